@@ -1,0 +1,183 @@
+"""Fitting: one repeat of one architecture on raw windows, with augmentation and a schedule.
+
+Model inputs come from :func:`edge_runtime.contract.model_inputs` only; augmentation
+acts on raw windows before it, so training never builds inputs another way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+import numpy as np
+
+from edge_runtime.contract import DEFAULT_FEATURES, InputSpec, model_inputs
+from edge_runtime.datasets import WindowSet
+from train.augment import Augmentation, augment
+from train.models import CompactConfig, build
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    import tensorflow as tf
+
+Distribute = Literal["none", "mirrored", "multiworker"]
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Everything that decides a training run; written to ``config.json``."""
+
+    arch: str = "compact"
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    schedule: Literal["constant", "cosine"] = "constant"
+    label_smoothing: float = 0.0
+    features: str = DEFAULT_FEATURES
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    repeats: int = 10
+    seed: int = 0
+    val_subjects: tuple[int, ...] = ()
+    distribute: Distribute = "none"
+    compact: CompactConfig = field(default_factory=CompactConfig)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.repeats < 1:
+            raise ValueError("epochs, batch size and repeats must be >= 1")
+        if self.learning_rate <= 0:
+            raise ValueError("learning rate must be > 0")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError("label smoothing must lie in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["augmentation"] = vars(self.augmentation).copy()
+        d["compact"] = {k: getattr(self.compact, k) for k in self.compact.__dataclass_fields__}
+        d["compact"]["filters"] = list(self.compact.filters)
+        d["val_subjects"] = list(self.val_subjects)
+        return d
+
+
+#: Per-architecture defaults. ``tutorial`` reproduces the seed exactly (adam, categorical
+#: cross-entropy, 10 epochs, batch 32, 10 repeats). ``compact``'s were chosen on a validation
+#: split of the training subjects (docs/benchmarks.md, scripts/tune_compact.py).
+ARCH_DEFAULTS: dict[str, FitConfig] = {
+    "tutorial": FitConfig(arch="tutorial"),
+    "compact": FitConfig(
+        arch="compact",
+        epochs=40,
+        batch_size=64,
+        learning_rate=3e-3,
+        schedule="cosine",
+        label_smoothing=0.1,
+        augmentation=Augmentation(rotation_deg=20.0, scale=0.1, jitter=0.01),
+        repeats=3,
+    ),
+}
+
+
+def config_for(arch: str, **overrides: Any) -> FitConfig:
+    """The defaults of ``arch`` with the non-None ``overrides`` applied."""
+    if arch not in ARCH_DEFAULTS:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCH_DEFAULTS)}")
+    return replace(ARCH_DEFAULTS[arch], **{k: v for k, v in overrides.items() if v is not None})
+
+
+def default_val_subjects(train_subjects: np.ndarray) -> tuple[int, ...]:
+    """Every fifth training subject (about 20 %), fixed so tuning runs are comparable."""
+    subjects = sorted({int(s) for s in train_subjects})
+    return tuple(subjects[2::5])
+
+
+def make_strategy(kind: Distribute) -> tf.distribute.Strategy:
+    """The ``tf.distribute`` strategy for ``kind``; the default strategy for ``none``."""
+    import tensorflow as tf
+
+    if kind == "none":
+        return tf.distribute.get_strategy()
+    if kind == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if kind == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown distribution strategy {kind!r}")
+
+
+@dataclass
+class Trained:
+    """One fitted repeat."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    seed: int
+    wall_s: float
+
+
+def _one_hot(labels: np.ndarray, n: int) -> np.ndarray:
+    return np.eye(n, dtype=np.float32)[labels]
+
+
+def fit_one(
+    cfg: FitConfig,
+    train: WindowSet,
+    spec: InputSpec,
+    seed: int,
+    val: WindowSet | None = None,
+    callbacks: list[Any] | None = None,
+    verbose: int | str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
+) -> Trained:
+    """Train one repeat of ``cfg.arch`` from scratch with ``seed``."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    n_classes = len(train.class_names)
+    strategy = strategy or make_strategy(cfg.distribute)
+    steps = int(np.ceil(len(train) / cfg.batch_size))
+    with strategy.scope():
+        model = build(cfg.arch, spec.shape, n_classes, cfg.compact)
+        lr: float | keras.optimizers.schedules.LearningRateSchedule = cfg.learning_rate
+        if cfg.schedule == "cosine":
+            lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps, alpha=0.01)
+        model.compile(
+            optimizer=keras.optimizers.Adam(lr),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+            metrics=["accuracy"],
+        )
+    y = _one_hot(train.labels, n_classes)
+    val_data = None
+    if val is not None and len(val):
+        val_data = (model_inputs(val.raw, spec), _one_hot(val.labels, n_classes))
+    t0 = time.perf_counter()
+    history: dict[str, list[float]] = {}
+    if cfg.augmentation.active:
+        # Fresh random transforms every epoch, computed in numpy on raw windows.
+        for epoch in range(cfg.epochs):
+            x = model_inputs(augment(train.raw, cfg.augmentation, rng), spec)
+            h = model.fit(
+                x, y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                validation_data=val_data, callbacks=callbacks, verbose=verbose, shuffle=True,
+            )
+            for k, v in h.history.items():
+                history.setdefault(k, []).extend(float(a) for a in v)
+    else:
+        h = model.fit(
+            model_inputs(train.raw, spec), y, batch_size=cfg.batch_size, epochs=cfg.epochs,
+            validation_data=val_data, callbacks=callbacks, verbose=verbose, shuffle=True,
+        )
+        history = {k: [float(a) for a in v] for k, v in h.history.items()}
+    return Trained(model, history, seed, time.perf_counter() - t0)
+
+
+def predict_classes(model: keras.Model, raw: np.ndarray, spec: InputSpec, batch_size: int = 512) -> np.ndarray:
+    """Argmax class ids for raw windows, through the shared input code."""
+    probs = model.predict(model_inputs(raw, spec), batch_size=batch_size, verbose=0)
+    return np.argmax(probs, axis=1)
+
+
+ProgressFn = Callable[[str], None]
