@@ -42,6 +42,12 @@ VARIANTS: dict[str, FitConfig] = {
     "wide": replace(BASE, compact=CompactConfig(stem_filters=48, filters=(64, 96, 128))),
     "no-ls": replace(BASE, label_smoothing=0.0),
     "lr1e-3": replace(BASE, learning_rate=1e-3),
+    "rot60": replace(BASE, augmentation=Augmentation(60.0, 0.1, 0.01)),
+    "rot90": replace(BASE, augmentation=Augmentation(90.0, 0.1, 0.01)),
+    "rot45-ep80": replace(BASE, epochs=80, augmentation=Augmentation(45.0, 0.1, 0.01)),
+    "rot45-wide": replace(BASE, augmentation=Augmentation(45.0, 0.1, 0.01),
+                          compact=CompactConfig(stem_filters=48, filters=(64, 96, 128))),
+    "rot45-k15": replace(BASE, augmentation=Augmentation(45.0, 0.1, 0.01), compact=CompactConfig(kernel=15)),
 }
 
 

@@ -158,7 +158,7 @@ def run_fit(
                 best = (key, r, trained.model)
         assert best is not None
         accs = np.array([rep["test_accuracy"] for rep in repeats])
-        echo(str([round(100 * a, 3) for a in accs]))
+        echo(str([round(float(100 * a), 3) for a in accs]))
         echo(f"Accuracy: {100 * accs.mean():.3f}% (+/-{100 * accs.std():.3f})")
         sel = repeats[best[1]]
         best[2].save(tmp / "model.keras")

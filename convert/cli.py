@@ -1,0 +1,51 @@
+"""``har-convert``: parse options, call :func:`convert.pipeline.run_convert`, map errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from edge_runtime import exitcodes
+from edge_runtime.errors import DatasetError, InputContractError, ModelError
+from edge_runtime.fileio import OutputExistsError
+
+
+def _fail(exc: Exception, code: int) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(code)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="output directory to create")
+@click.option("--quantize", default="int8,float32", show_default=True,
+              help="comma-separated variants: int8, float16, dynamic, float32")
+@click.option("--calibration-samples", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--max-drop", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              help="largest allowed accuracy drop vs float, percentage points")
+@click.option("--data", default=None, help="hapt, hapt:PATH or uci-har:DIR (default: the training run's)")
+@click.option("--force", is_flag=True, help="overwrite an existing output directory")
+def main(source: Path, out: Path, quantize: str, calibration_samples: int, max_drop: float, data: str | None,
+         force: bool) -> None:
+    """Convert SOURCE (a run directory or model.keras) to TFLite and gate its accuracy."""
+    from convert.pipeline import GateFailed, parse_variants, run_convert
+
+    try:
+        run_convert(source, out, variants=parse_variants(quantize), calibration_samples=calibration_samples,
+                    max_drop_pp=max_drop, data=data, force=force, echo=click.echo)
+    except GateFailed as exc:
+        _fail(exc, exitcodes.GATE_FAILED)
+    except (DatasetError, InputContractError) as exc:
+        _fail(exc, exitcodes.DATA_ERROR)
+    except ModelError as exc:
+        _fail(exc, exitcodes.MODEL_ERROR)
+    except OutputExistsError as exc:
+        _fail(exc, exitcodes.OUTPUT_EXISTS)
+    except ValueError as exc:
+        _fail(exc, exitcodes.USAGE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,67 @@
+"""``report.json`` / ``report.md`` / ``confusion_int8.png`` of a conversion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.2f}%"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report a person reads first: one table, then per-class deltas, then MCU readiness."""
+    fl = report["float"]
+    gate = report["gate"]
+    lines = [
+        f"# Conversion report: {report['model_id']}",
+        "",
+        f"**Gate: {'PASSED' if gate['passed'] else 'FAILED'}** (max drop {gate['max_drop_pp']:.2f} pp, "
+        f"min agreement {100 * gate['min_agreement']:.0f}%)"
+        + ("" if gate["passed"] else " — " + "; ".join(gate["failures"])),
+        "",
+        f"Held-out data: {report['data']['source']}, {report['data']['test_windows']} windows of subjects "
+        f"{report['data']['test_subjects']}. Validated through `edge_runtime.classifier.Classifier` "
+        "(the device code path), one batch-1 invoke per window.",
+        "",
+        "| variant | file | size | accuracy | drop | agreement with float | macro-F1 | invoke p50 (1 thread) | gate |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        f"| Keras float | {report['source']['model']} | | {_pct(fl['accuracy'])} | | | {_pct(fl['macro_f1'])} | | |",
+    ]
+    for name, v in report["variants"].items():
+        lines.append(
+            f"| {name} | {v['file']} | {v['bytes'] / 1024:.1f} KiB | {_pct(v['accuracy'])} | {v['drop_pp']:+.2f} pp | "
+            f"{_pct(v['agreement'])} | {_pct(v['macro_f1'])} | {v['invoke_us']['p50']:.1f} µs | "
+            f"{'pass' if v['passed'] else 'FAIL'} |"
+        )
+    names = list(fl["per_class_recall"])
+    lines += ["", "## Per-class recall (variant minus float, pp)", "",
+              "| class | float | " + " | ".join(report["variants"]) + " |",
+              "|---|---:|" + "---:|" * len(report["variants"])]
+    for c in names:
+        cells = [f"{100 * (v['per_class_recall'][c] - fl['per_class_recall'][c]):+.2f}" for v in report["variants"].values()]
+        lines.append(f"| {c} | {_pct(fl['per_class_recall'][c])} | " + " | ".join(cells) + " |")
+    lines += ["", "## Model", ""]
+    for name, v in report["variants"].items():
+        lines.append(f"- {name}: {v['macs']:,} MACs; prob. diff vs float mean {v['prob_diff_mean']:.4f} / max "
+                     f"{v['prob_diff_max']:.4f}; ops {', '.join(f'{k}×{n}' for k, n in v['op_counts'].items())}")
+    if "int8" in report["variants"] and "float32" in report["variants"]:
+        ratio = report["variants"]["int8"]["bytes"] / report["variants"]["float32"]["bytes"]
+        lines.append(f"- int8 file is {100 * ratio:.1f}% of the float32 file")
+    mcu = report.get("micro")
+    lines += ["", "## MCU readiness (TFLite Micro)", ""]
+    if not mcu:
+        lines.append("Not checked (no int8 variant).")
+    elif not mcu.get("available"):
+        lines.append(f"Not checked: {mcu.get('reason')}.")
+    elif not mcu.get("runs"):
+        lines.append(f"**Does not run under TFLM**: {mcu.get('reason')}.")
+    else:
+        lines.append(
+            f"Smallest tensor arena: **{mcu['arena_bytes']:,} bytes**. TFLM vs LiteRT reference kernels on "
+            f"{mcu['windows']} windows: {'bit-exact' if mcu['bit_exact'] else 'NOT bit-exact'} "
+            f"({mcu['mismatched_values']} differing int8 outputs, max |diff| {mcu['max_abs_diff']}), "
+            f"top-1 agreement {_pct(mcu['top1_agreement'])}."
+        )
+    lines += ["", f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}", ""]
+    return "\n".join(lines)
