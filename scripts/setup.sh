@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[train,micro,dev]'
+.venv/bin/python -m pip install -q -e '.[train,micro,mqtt,dev]'

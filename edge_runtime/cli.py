@@ -1,0 +1,137 @@
+"""``har-edge``: the device CLI. Each command parses options, calls one library function and
+maps errors to exit codes. Imports nothing beyond numpy, LiteRT and click."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge_runtime import exitcodes
+from edge_runtime.errors import DatasetError, InputContractError, ModelError
+from edge_runtime.ingest import Units
+from edge_runtime.smoothing import SmoothingConfig
+from edge_runtime.stream import StreamConfig
+
+
+def _fail(exc: Exception, code: int) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(code)
+
+
+def stream_options(f: Any) -> Any:
+    """Options shared by ``run`` and ``eval``: how the stream is read and smoothed."""
+    opts = [
+        click.option("--hop", type=click.IntRange(min=1), help="samples between windows (default: the model's)"),
+        click.option("--smooth", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="moving average over this many windows"),
+        click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                     help="below this smoothed probability the label is 'unknown'"),
+        click.option("--min-dwell", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="windows a new label must lead before it is emitted"),
+        click.option("--acc-unit", type=click.Choice(["g", "m/s2"]), default="g", show_default=True),
+        click.option("--gyro-unit", type=click.Choice(["rad/s", "deg/s"]), default="rad/s", show_default=True),
+        click.option("--input-rate", type=click.FloatRange(min=0, min_open=True),
+                     help="input sample rate in Hz; resampled to the model's rate when it differs"),
+        click.option("--max-gap", type=click.FloatRange(min=0, min_open=True),
+                     help="timestamp gap (s) that resets the window (default: max(0.2, 5 samples))"),
+        click.option("--probs", is_flag=True, help="add per-class probabilities to each record"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _stream_config(hop: int | None, smooth: int, min_confidence: float, min_dwell: int, acc_unit: str,
+                   gyro_unit: str, input_rate: float | None, max_gap: float | None, probs: bool) -> StreamConfig:
+    return StreamConfig(
+        units=Units(acc_unit, gyro_unit),  # type: ignore[arg-type]
+        input_rate_hz=input_rate, max_gap_s=max_gap, hop=hop,
+        smoothing=SmoothingConfig(smooth, min_confidence, min_dwell), include_probs=probs,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """harlite's on-device runtime: stream IMU samples through an int8 activity model."""
+
+
+@main.command()
+@click.option("--model", "model", type=click.Path(path_type=Path), required=True,
+              help="model.json (manifest) or its directory")
+@click.option("--source", default="-", show_default=True,
+              help="-, file:PATH (.csv/.jsonl/.npz), udp://HOST:PORT, serial://DEVICE?baud=N")
+@click.option("--sink", default="-", show_default=True, help="-, file:PATH or mqtt://HOST:PORT/TOPIC")
+@click.option("--realtime", is_flag=True, help="pace file sources at the sample rate")
+@click.option("--stats-interval", type=click.FloatRange(min=0, min_open=True), help="seconds between stats records")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--variant", help="model variant from the manifest (default: its default, int8)")
+@stream_options
+def run(model: Path, source: str, sink: str, realtime: bool, stats_interval: float | None, threads: int,
+        variant: str | None, **stream_kw: Any) -> None:
+    """Classify a live or recorded IMU stream; records go to the sink as JSON lines."""
+    from edge_runtime.daemon import run_from_options
+    from edge_runtime.sinks import SinkError
+    from edge_runtime.sources import SourceError
+
+    try:
+        cfg = _stream_config(**stream_kw)
+        final = run_from_options(model, source, sink, cfg, realtime=realtime, stats_interval=stats_interval,
+                                 threads=threads, variant=variant, stop=threading.Event())
+    except ModelError as exc:
+        _fail(exc, exitcodes.MODEL_ERROR)
+    except (SourceError, SinkError) as exc:
+        _fail(exc, exitcodes.INPUT_ERROR)
+    except ValueError as exc:
+        _fail(exc, exitcodes.USAGE)
+    else:
+        from edge_runtime.daemon import summarize
+
+        click.echo(f"har-edge: done: {summarize(final)}", err=True)
+
+
+@main.command("eval")
+@click.option("--model", "model", type=click.Path(path_type=Path), required=True,
+              help="model.json (manifest) or its directory")
+@click.option("--data", default="hapt", show_default=True, help="hapt or hapt:PATH (continuous recordings)")
+@click.option("--subjects", default="test", show_default=True, help="test, train, all or ids like 2,4")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the full report here")
+@click.option("--timeline", type=click.Path(path_type=Path), help="PNG of truth vs prediction, first recording")
+@stream_options
+def eval_(model: Path, data: str, subjects: str, json_out: Path | None, timeline: Path | None,
+          **stream_kw: Any) -> None:
+    """Replay held-out recordings through the daemon's code path and score them."""
+    from edge_runtime.evaluate import streaming_eval
+    from edge_runtime.fileio import atomic_write_json
+
+    try:
+        rep = streaming_eval(model, data, subjects, _stream_config(**stream_kw), timeline)
+    except ModelError as exc:
+        _fail(exc, exitcodes.MODEL_ERROR)
+    except (DatasetError, InputContractError) as exc:
+        _fail(exc, exitcodes.DATA_ERROR)
+    except ValueError as exc:
+        _fail(exc, exitcodes.USAGE)
+    click.echo(f"{rep['model_id']} on {rep['recordings']} recordings of subjects {rep['subjects']}")
+    click.echo(f"window accuracy    {100 * rep['window_accuracy']:.2f}% ({rep['windows_validated']} windows)")
+    click.echo(f"streaming accuracy {100 * rep['streaming_accuracy']:.2f}% ({rep['streaming_windows_labelled']} "
+               f"labelled windows)")
+    for name, pc in rep["per_class"].items():
+        click.echo(f"  {name:20s} streaming recall {100 * pc['recall']:6.2f}%  (window {100 * pc['window_recall']:6.2f}%)")
+    d = rep["switch_delay_s"]
+    if d["median"] is not None:
+        click.echo(f"switch delay: median {d['median']:.2f} s, p90 {d['p90']:.2f} s, "
+                   f"{d['missed']} of {d['switches']} switches missed")
+    for kind, e in rep["emitted_during"].items():
+        top = ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(e["as"].items())[:3])
+        click.echo(f"{kind} windows ({e['windows']}) emitted as: {top}")
+    click.echo(f"throughput: {rep['samples_per_s']:,.0f} samples/s ({rep['samples']} samples)")
+    if json_out is not None:
+        atomic_write_json(json_out, rep)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
