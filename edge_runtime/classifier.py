@@ -52,6 +52,11 @@ class Classifier:
         if self.input.quantized:
             self._in_inv_scale = np.float32(1.0 / self.input.scale)
             self._in_zp = np.float32(self.input.zero_point)
+            info = np.iinfo(self._in_dtype)
+            self._in_lo, self._in_hi = np.float32(info.min), np.float32(info.max)
+        if self.output.quantized:
+            self._out_zp = np.float32(self.output.zero_point)
+            self._out_scale = np.float32(self.output.scale)
         self.n_classes = int(self.output.shape[-1])
 
     @classmethod
@@ -76,15 +81,20 @@ class Classifier:
         """Model inputs in the input tensor's dtype (int8: round(x/scale)+zp, saturated)."""
         if not self.input.quantized:
             return np.asarray(x, dtype=self._in_dtype)
-        info = np.iinfo(self._in_dtype)
-        q = np.rint(np.asarray(x, np.float32) * self._in_inv_scale) + self._in_zp
-        return np.clip(q, info.min, info.max).astype(self._in_dtype)
+        q = np.asarray(x, np.float32) * self._in_inv_scale
+        np.rint(q, out=q)
+        q += self._in_zp
+        np.clip(q, self._in_lo, self._in_hi, out=q)
+        return q.astype(self._in_dtype)
 
     def dequantize(self, y: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         """Output tensor values as float32 probabilities."""
         if not self.output.quantized:
             return np.asarray(y, dtype=np.float32)
-        return ((y.astype(np.float32) - np.float32(self.output.zero_point)) * np.float32(self.output.scale))
+        out = y.astype(np.float32)
+        out -= self._out_zp
+        out *= self._out_scale
+        return out
 
     def invoke_raw(self, q: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """One invoke on an already quantised (1, samples, channels) tensor; returns the raw output."""

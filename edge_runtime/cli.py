@@ -133,5 +133,37 @@ def eval_(model: Path, data: str, subjects: str, json_out: Path | None, timeline
         atomic_write_json(json_out, rep)
 
 
+@main.command()
+@click.option("--model", "model", type=click.Path(path_type=Path), required=True,
+              help="model.json (manifest) or its directory")
+@click.option("--windows", type=click.IntRange(min=10), default=2000, show_default=True)
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--variant", help="model variant from the manifest (default: its default, int8)")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the results here")
+def bench(model: Path, windows: int, repeat: int, threads: int, variant: str | None, json_out: Path | None) -> None:
+    """Latency, throughput and memory of the device path on this machine."""
+    from edge_runtime.bench import run_bench
+    from edge_runtime.fileio import atomic_write_json
+
+    try:
+        r = run_bench(model, windows, repeat, variant, threads)
+    except ModelError as exc:
+        _fail(exc, exitcodes.MODEL_ERROR)
+    mc = r["machine"]
+    click.echo(f"{r['model_id']} ({r['variant']}, {r['model_bytes'] / 1024:.1f} KiB), {r['threads']} thread(s)")
+    click.echo(f"machine: {mc['cpu']}, {mc['cores']} cores, {mc['os']}, " +
+               ", ".join(f"{k} {v}" for k, v in mc["versions"].items()))
+    i, p = r["invoke_us"], r["path_us"]
+    click.echo(f"bare invoke      p50 {i['p50']:7.1f} µs  p90 {i['p90']:7.1f}  p99 {i['p99']:7.1f}  (n={i['n']})")
+    click.echo(f"per-window path  p50 {p['p50']:7.1f} µs  p99 {p['p99']:7.1f}  = {r['path_over_invoke']:.2f}x invoke")
+    click.echo(f"replay           {r['replay_samples_per_s']:,.0f} samples/s = {r['replay_x_realtime']:,.0f}x real time")
+    if "rss_mb" in r:
+        click.echo(f"start-up         import {1e3 * r['import_s']:.0f} ms, load {1e3 * r['load_s']:.1f} ms, "
+                   f"RSS after load {r['rss_mb']:.1f} MB")
+    if json_out is not None:
+        atomic_write_json(json_out, r)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

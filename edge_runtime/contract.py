@@ -11,6 +11,7 @@ gyroscope in rad/s, in the order of :data:`RAW_CHANNELS`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
@@ -196,6 +197,17 @@ def model_inputs(raw_windows: npt.ArrayLike, spec: InputSpec) -> FloatArray:
         raise InputContractError(
             f"windows have {feats.shape[1]} samples, the model expects {spec.window.length}"
         )
+    mean, inv_std = _normalisation(spec)
+    out = feats - mean
+    out *= inv_std
+    return out
+
+
+@lru_cache(maxsize=16)
+def _normalisation(spec: InputSpec) -> tuple[FloatArray, FloatArray]:
+    """float32 mean and 1/std of a spec, computed once (the device calls model_inputs per window)."""
     mean = np.asarray(spec.mean, dtype=np.float32)
     inv_std = (1.0 / np.asarray(spec.std, dtype=np.float64)).astype(np.float32)
-    return (feats - mean) * inv_std
+    mean.flags.writeable = False
+    inv_std.flags.writeable = False
+    return mean, inv_std

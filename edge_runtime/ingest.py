@@ -95,6 +95,14 @@ def parse_line(line: bytes) -> tuple[float, tuple[float, ...]] | None:
     return nums[0], tuple(nums[1:])
 
 
+_LIMITS = np.array([MAX_ABS_ACC_G] * 3 + [MAX_ABS_GYRO_RAD_S] * 3)
+
+
+def all_plausible(t: npt.NDArray[np.float64], x: npt.NDArray[np.floating]) -> bool:
+    """Fast path: True when every sample is finite and in range (NaN fails the comparison)."""
+    return bool(np.all(np.abs(x) <= _LIMITS)) and bool(np.isfinite(t).all())
+
+
 def check_samples(
     t: npt.NDArray[np.float64], x: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.str_ | np.object_]:

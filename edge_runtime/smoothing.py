@@ -50,9 +50,12 @@ class Smoother:
 
     def update(self, probs: npt.NDArray[np.float32]) -> tuple[int, float, bool]:
         """Add one window's probabilities; return (label or UNKNOWN, its smoothed confidence, changed)."""
-        self._hist[self._n % self.cfg.window] = probs
+        if self.cfg.window == 1:  # no averaging: skip the history
+            avg = probs
+        else:
+            self._hist[self._n % self.cfg.window] = probs
+            avg = self._hist[: min(self._n + 1, self.cfg.window)].mean(axis=0)
         self._n += 1
-        avg = self._hist[: min(self._n, self.cfg.window)].mean(axis=0)
         top = int(avg.argmax())
         cand = top if avg[top] >= self.cfg.min_confidence else UNKNOWN
         if cand == self._candidate:

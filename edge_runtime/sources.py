@@ -16,7 +16,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Iterable, Iterator, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -201,64 +201,89 @@ class _Pacer:
 _HAPT_KEY = re.compile(r"^acc_exp(\d+)_user(\d+)$")
 
 
-class ArraySource:
-    """Samples already in memory, as (t, x) blocks read in chunks; a new block may start after a gap.
-    ``realtime`` paces it at the samples' timestamps (tenth-of-a-second chunks)."""
+Block = tuple[npt.NDArray[np.float64], npt.NDArray[Any]]
 
-    def __init__(self, blocks: list[tuple[npt.NDArray[np.float64], npt.NDArray[Any]]], rate_hz: float,
-                 realtime: bool = False) -> None:
-        for t, x in blocks:
-            if x.ndim != 2 or x.shape[1] != 6 or len(t) != len(x):
-                raise SourceError(f"samples must be (n, 6) with n timestamps, got {x.shape} and {len(t)}")
-        self._blocks = blocks
-        self._pos = (0, 0)
+
+class ArraySource:
+    """Samples as (t, x) blocks, taken one block at a time from an iterable and read in chunks;
+    each new block may start after a gap. ``realtime`` paces reads at the samples' timestamps
+    (tenth-of-a-second chunks). Only the current block is held in memory."""
+
+    def __init__(self, blocks: Iterable[Block], rate_hz: float, realtime: bool = False) -> None:
+        self._blocks: Iterator[Block] = iter(blocks)
+        self._cur: Block | None = None
+        self._i = 0
         self._chunk = max(1, int(rate_hz // 10)) if realtime else ARRAY_CHUNK
         self._pacer = _Pacer() if realtime else None
 
+    def _next_block(self) -> Block | None:
+        for t, x in self._blocks:
+            if x.ndim != 2 or x.shape[1] != 6 or len(t) != len(x):
+                raise SourceError(f"samples must be (n, 6) with n timestamps, got {x.shape} and {len(t)}")
+            if len(t):
+                return t, x
+        return None
+
     def read(self, timeout: float) -> Batch | None:
-        b, i = self._pos
-        if b >= len(self._blocks):
-            return None
-        t, x = self._blocks[b]
-        j = min(i + self._chunk, len(t))
-        self._pos = (b, j) if j < len(t) else (b + 1, 0)
+        if self._cur is None or self._i >= len(self._cur[0]):
+            self._cur, self._i = self._next_block(), 0
+            if self._cur is None:
+                return None
+        t, x = self._cur
+        i, j = self._i, min(self._i + self._chunk, len(t))
+        self._i = j
         if self._pacer is not None:
             self._pacer.wait_for(float(t[j - 1]), timeout)
         return Batch(t[i:j], x[i:j])
 
     def close(self) -> None:
-        self._blocks = []
+        self._cur = None
+        close = getattr(self._blocks, "close", None)
+        if close is not None:
+            close()
 
 
-def read_npz_recording(path: Path, rate_hz: float, subjects: set[int] | None = None
-                       ) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[Any]]]:
-    """A recording in ``.npz``: ``samples`` (n, 6) with optional ``t`` (n,) seconds, or ``acc``
-    and ``gyro`` (n, 3) each, or the HAPT layout (every ``acc_expEE_userUU``/``gyro_...`` pair
-    in experiment order, one second apart, so each recording starts after a gap).
-    ``rate_hz`` times samples without ``t``; ``subjects`` filters HAPT recordings."""
-    blocks = []
+def npz_blocks(path: Path, rate_hz: float, subjects: set[int] | None = None) -> Iterator[Block]:
+    """Blocks of a recording in ``.npz``, read lazily: ``samples`` (n, 6) with optional ``t`` (n,)
+    seconds, or ``acc`` and ``gyro`` (n, 3) each, or the HAPT layout (every
+    ``acc_expEE_userUU``/``gyro_...`` pair in experiment order, one second apart, so each
+    recording starts after a gap). ``rate_hz`` times samples without ``t``; ``subjects``
+    filters HAPT recordings. Checks the layout before the first block is returned."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            files = set(z.files)
-            if "samples" in files or {"acc", "gyro"} <= files:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"cannot read recording {path}: {exc}") from exc
+    files = set(getattr(z, "files", ()))
+    keys = sorted((k for k in files if _HAPT_KEY.match(k)), key=lambda k: (len(k), k))
+    if subjects:
+        keys = [k for k in keys if int(_HAPT_KEY.match(k).group(2)) in subjects]  # type: ignore[union-attr]
+    single = "samples" in files or {"acc", "gyro"} <= files
+    if not single and not keys:
+        if hasattr(z, "close"):
+            z.close()
+        raise SourceError(f"{path}: no samples (want 'samples', 'acc'+'gyro' or HAPT acc_/gyro_ arrays)")
+
+    def gen() -> Iterator[Block]:
+        try:
+            if single:
                 x = z["samples"] if "samples" in files else np.concatenate([z["acc"], z["gyro"]], axis=1)
                 t = z["t"] if "t" in files else np.arange(len(x)) / rate_hz
-                blocks.append((np.asarray(t, np.float64), np.asarray(x)))
-            else:
-                t0 = 0.0
-                for key in sorted(files, key=lambda k: (len(k), k)):
-                    m = _HAPT_KEY.match(key)
-                    if not m or (subjects and int(m.group(2)) not in subjects):
-                        continue
-                    x = np.concatenate([z[key], z[f"gyro_exp{m.group(1)}_user{m.group(2)}"]], axis=1)
-                    t = t0 + np.arange(len(x)) / rate_hz
-                    blocks.append((t, x))
-                    t0 = float(t[-1]) + 1.0
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise SourceError(f"cannot read recording {path}: {exc}") from exc
-    if not blocks:
-        raise SourceError(f"{path}: no samples (want 'samples', 'acc'+'gyro' or HAPT acc_/gyro_ arrays)")
-    return blocks
+                yield np.asarray(t, np.float64), np.asarray(x)
+                return
+            t0 = 0.0
+            for key in keys:
+                m = _HAPT_KEY.match(key)
+                assert m is not None
+                x = np.concatenate([z[key], z[f"gyro_exp{m.group(1)}_user{m.group(2)}"]], axis=1)
+                t = t0 + np.arange(len(x)) / rate_hz
+                yield t, x
+                t0 = float(t[-1]) + 1.0
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise SourceError(f"cannot read recording {path}: {exc}") from exc
+        finally:
+            z.close()
+
+    return gen()
 
 
 class UdpSource(_LineSource):
@@ -336,7 +361,7 @@ def open_source(spec: str, rate_hz: float, realtime: bool = False) -> Source:
                 subjects = {int(s) for s in subj.split(",") if s} or None
             except ValueError:
                 raise SourceError(f"bad subjects list {subj!r}") from None
-            return ArraySource(read_npz_recording(path, rate_hz, subjects), rate_hz, realtime)
+            return ArraySource(npz_blocks(path, rate_hz, subjects), rate_hz, realtime)
         return TextFileSource(path, realtime)
     if spec.startswith("udp://"):
         u = urlsplit(spec)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
-from edge_runtime.ingest import Units, check_samples
+from edge_runtime.ingest import Units, all_plausible, check_samples
 from edge_runtime.manifest import Manifest
 from edge_runtime.smoothing import UNKNOWN, Smoother, SmoothingConfig
 from edge_runtime.windowing import RingWindower
@@ -134,9 +134,9 @@ class StreamClassifier:
         self.samples_in += len(t)
         if self._scale is not None:
             x = x.astype(np.float64) * self._scale
-        reasons = check_samples(t, x)
-        bad = reasons != ""
-        if bad.any():
+        if not all_plausible(t, x):
+            reasons = check_samples(t, x)
+            bad = reasons != ""
             for r, n in Counter(reasons[bad].tolist()).items():
                 self.rejected[r] += n
             t, x = t[~bad], x[~bad]
@@ -160,8 +160,9 @@ class StreamClassifier:
         if len(t) == 0:
             return
         prev = self._t_last
-        dt = np.diff(t, prepend=prev if prev is not None else t[0] - 1e-9)
-        if np.all((dt > 0) & (dt <= self.max_gap_s)):  # the common case, vectorised
+        first_ok = prev is None or 0 < t[0] - prev <= self.max_gap_s
+        dt = t[1:] - t[:-1]
+        if first_ok and (len(dt) == 0 or (dt.min() > 0 and dt.max() <= self.max_gap_s)):  # the common case
             self._t_last = float(t[-1])
             yield t, x, None
             return

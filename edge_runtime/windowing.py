@@ -33,12 +33,18 @@ class RingWindower:
         return min(self._count, self.length)
 
     def _write(self, x: npt.NDArray[np.float32], t: npt.NDArray[np.float64]) -> None:
-        idx = (self._count + np.arange(len(x))) % self.length
-        self._buf[idx] = x
-        self._buf[idx + self.length] = x
-        self._tbuf[idx] = t
-        self._tbuf[idx + self.length] = t
-        self._count += len(x)
+        """Write at most ``length`` samples, as up to two contiguous slices per copy."""
+        L, n = self.length, len(x)
+        start = self._count % L
+        first = min(n, L - start)
+        for off, (xs, ts) in ((start, (x[:first], t[:first])), (0, (x[first:], t[first:]))):
+            k = len(xs)
+            if k:
+                self._buf[off : off + k] = xs
+                self._buf[off + L : off + L + k] = xs
+                self._tbuf[off : off + k] = ts
+                self._tbuf[off + L : off + L + k] = ts
+        self._count += n
 
     def push(self, x: npt.NDArray[np.float32], t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
         """Add samples; return the windows completed by them and each window's end time."""
@@ -61,4 +67,4 @@ class RingWindower:
                 self._next_end += self.hop
         if not wins:
             return np.empty((0, self.length, self.channels), np.float32), np.empty(0, np.float64)
-        return np.stack(wins), np.asarray(ends)
+        return (wins[0][None] if len(wins) == 1 else np.stack(wins)), np.asarray(ends)

@@ -48,6 +48,9 @@ VARIANTS: dict[str, FitConfig] = {
     "rot45-wide": replace(BASE, augmentation=Augmentation(45.0, 0.1, 0.01),
                           compact=CompactConfig(stem_filters=48, filters=(64, 96, 128))),
     "rot45-k15": replace(BASE, augmentation=Augmentation(45.0, 0.1, 0.01), compact=CompactConfig(kernel=15)),
+    "rot45-k15-ep80": replace(BASE, epochs=80, augmentation=Augmentation(45.0, 0.1, 0.01),
+                              compact=CompactConfig(kernel=15)),
+    "rot30-k15": replace(BASE, augmentation=Augmentation(30.0, 0.1, 0.01), compact=CompactConfig(kernel=15)),
 }
 
 
