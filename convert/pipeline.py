@@ -54,9 +54,26 @@ def parse_variants(spec: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+#: Default percentile for clipping calibration inputs, chosen on the validation subjects
+#: (scripts/tune_calibration.py, docs/benchmarks.md): z-scored IMU inputs have heavy tails
+#: (-13..+15 std), and a min/max input scale then resolves only ~0.1 std.
+DEFAULT_CALIBRATION_CLIP = 99.9
+
+
 def calibration_inputs(splits: Splits, spec: Any) -> np.ndarray:
     """Model inputs of the training windows, computed by the shared input code."""
     return model_inputs(splits.train.raw, spec)
+
+
+def clip_calibration(x: np.ndarray, percentile: float | None) -> tuple[np.ndarray, list[float] | None]:
+    """Clip calibration inputs to the [100-p, p] percentiles of all their values, so the int8
+    input scale covers the bulk of the data instead of its rare extremes (saturated at run time)."""
+    if percentile is None or percentile >= 100:
+        return x, None
+    if not 50 < percentile < 100:
+        raise ValueError(f"calibration clip percentile must lie in (50, 100], got {percentile}")
+    lo, hi = np.percentile(x, [100 - percentile, percentile])
+    return np.clip(x, lo, hi), [float(lo), float(hi)]
 
 
 def run_convert(
@@ -65,6 +82,7 @@ def run_convert(
     *,
     variants: Sequence[str] = DEFAULT_VARIANTS,
     calibration_samples: int = 500,
+    calibration_clip: float | None = DEFAULT_CALIBRATION_CLIP,
     max_drop_pp: float = 0.5,
     data: str | Splits | None = None,
     force: bool = False,
@@ -90,7 +108,7 @@ def run_convert(
     float_probs = loaded.model.predict(x_test, batch_size=512, verbose=0)
     float_rep = classification_report(splits.test.labels, float_probs.argmax(1), splits.test.class_names)
     echo(f"Float Keras model: accuracy {100 * float_rep['accuracy']:.2f}% on {len(x_test)} held-out windows")
-    calib = calibration_inputs(splits, spec)
+    calib, clip_range = clip_calibration(calibration_inputs(splits, spec), calibration_clip)
     training = loaded.config
     run_id = str(training.get("run_id", "unknown"))
     arch = str(training.get("fit", {}).get("arch", loaded.model.name))
@@ -135,7 +153,9 @@ def run_convert(
         "source": {"model": str(loaded.path), "run_id": run_id, "arch": arch},
         "data": {"source": splits.source, "test_windows": len(x_test),
                  "test_subjects": sorted({int(s) for s in splits.test.subjects}),
-                 "calibration_windows": min(calibration_samples, len(calib))},
+                 "calibration_windows": min(calibration_samples, len(calib)),
+                 "calibration_clip_percentile": calibration_clip if clip_range else None,
+                 "calibration_clip_range": clip_range},
         "float": {"accuracy": float_rep["accuracy"], "macro_f1": float_rep["macro_f1"],
                   "per_class_recall": {k: v["recall"] for k, v in float_rep["per_class"].items()}},
         "variants": reports,

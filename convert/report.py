@@ -24,6 +24,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{report['data']['test_subjects']}. Validated through `edge_runtime.classifier.Classifier` "
         "(the device code path), one batch-1 invoke per window.",
         "",
+        f"int8 calibration: {report['data']['calibration_windows']} shuffled training windows"
+        + (f", inputs clipped to their {report['data']['calibration_clip_percentile']} percentile range "
+           f"({report['data']['calibration_clip_range'][0]:.2f} .. {report['data']['calibration_clip_range'][1]:.2f}; "
+           "values beyond saturate on the device)." if report["data"].get("calibration_clip_range") else
+           ", plain min/max ranges."),
+        "",
         "| variant | file | size | accuracy | drop | agreement with float | macro-F1 | invoke p50 (1 thread) | gate |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
         f"| Keras float | {report['source']['model']} | | {_pct(fl['accuracy'])} | | | {_pct(fl['macro_f1'])} | | |",

@@ -11,7 +11,6 @@ gyroscope in rad/s, in the order of :data:`RAW_CHANNELS`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
@@ -82,6 +81,13 @@ class InputSpec:
             )
         if not all(np.isfinite(self.mean)) or not all(np.isfinite(s) and s > 0 for s in self.std):
             raise InputContractError("normalisation mean must be finite and std finite and > 0")
+        # float32 constants for model_inputs, computed once (not fields: no effect on eq/hash)
+        mean32 = np.asarray(self.mean, dtype=np.float32)
+        inv_std32 = (1.0 / np.asarray(self.std, dtype=np.float64)).astype(np.float32)
+        mean32.flags.writeable = False
+        inv_std32.flags.writeable = False
+        object.__setattr__(self, "_mean32", mean32)
+        object.__setattr__(self, "_inv_std32", inv_std32)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -197,17 +203,6 @@ def model_inputs(raw_windows: npt.ArrayLike, spec: InputSpec) -> FloatArray:
         raise InputContractError(
             f"windows have {feats.shape[1]} samples, the model expects {spec.window.length}"
         )
-    mean, inv_std = _normalisation(spec)
-    out = feats - mean
-    out *= inv_std
+    out = feats - spec._mean32  # type: ignore[attr-defined]
+    out *= spec._inv_std32  # type: ignore[attr-defined]
     return out
-
-
-@lru_cache(maxsize=16)
-def _normalisation(spec: InputSpec) -> tuple[FloatArray, FloatArray]:
-    """float32 mean and 1/std of a spec, computed once (the device calls model_inputs per window)."""
-    mean = np.asarray(spec.mean, dtype=np.float32)
-    inv_std = (1.0 / np.asarray(spec.std, dtype=np.float64)).astype(np.float32)
-    mean.flags.writeable = False
-    inv_std.flags.writeable = False
-    return mean, inv_std

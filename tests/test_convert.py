@@ -48,6 +48,7 @@ def test_every_variant_manifest_and_report(tiny_run: Path, small_split: Splits, 
     assert set(rep["variants"]) == {"int8", "float16", "dynamic", "float32"}
     assert 0 <= rep["float"]["accuracy"] <= 1 and rep["gate"]["passed"] is True
     assert rep["gate"]["max_drop_pp"] == 100.0
+    assert rep["data"]["calibration_clip_percentile"] == 99.9 and len(rep["data"]["calibration_clip_range"]) == 2
     for name, v in rep["variants"].items():
         assert {"file", "bytes", "accuracy", "drop_pp", "agreement"} <= set(v)
         assert (out / v["file"]).stat().st_size == v["bytes"]
@@ -95,6 +96,19 @@ def test_gate_trips_on_broken_calibration(tiny_run: Path, small_split: Splits, t
                                     "--calibration-samples", "50", "--data", "hapt"])
     assert res.exit_code == exitcodes.GATE_FAILED, res.output
     assert "accuracy gate failed" in res.output
+
+
+def test_clip_calibration() -> None:
+    from convert.pipeline import clip_calibration
+
+    x = np.concatenate([np.linspace(-1, 1, 9998), [-50.0, 60.0]])
+    clipped, rng = clip_calibration(x, 99.9)
+    assert rng is not None and -1.01 < rng[0] < -0.99 and 0.99 < rng[1] < 1.01
+    assert clipped.min() == rng[0] and clipped.max() == rng[1] and len(clipped) == len(x)
+    same, none = clip_calibration(x, 100.0)
+    assert none is None and same is x
+    with pytest.raises(ValueError, match="percentile"):
+        clip_calibration(x, 40.0)
 
 
 def test_cli_errors(tiny_run: Path, tmp_path: Path) -> None:

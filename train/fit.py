@@ -73,8 +73,9 @@ ARCH_DEFAULTS: dict[str, FitConfig] = {
         learning_rate=3e-3,
         schedule="cosine",
         label_smoothing=0.1,
-        augmentation=Augmentation(rotation_deg=20.0, scale=0.1, jitter=0.01),
+        augmentation=Augmentation(rotation_deg=45.0, scale=0.1, jitter=0.01),
         repeats=3,
+        compact=CompactConfig(kernel=15),
     ),
 }
 
