@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from edge_runtime import exitcodes
-from edge_runtime.errors import DatasetError, InputContractError, ModelError
-from edge_runtime.fileio import OutputExistsError
-
-
-def _fail(exc: Exception, code: int) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(code)
+from edge_runtime.exitcodes import cli_errors
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,22 +25,12 @@ def _fail(exc: Exception, code: int) -> None:
 def main(source: Path, out: Path, quantize: str, calibration_samples: int, calibration_clip: float | None,
          max_drop: float, data: str | None, force: bool) -> None:
     """Convert SOURCE (a run directory or model.keras) to TFLite and gate its accuracy."""
-    from convert.pipeline import DEFAULT_CALIBRATION_CLIP, GateFailed, parse_variants, run_convert
+    from convert.pipeline import DEFAULT_CALIBRATION_CLIP, parse_variants, run_convert
 
-    try:
+    with cli_errors():  # the gate's failure exits 6, see edge_runtime.exitcodes
         run_convert(source, out, variants=parse_variants(quantize), calibration_samples=calibration_samples,
                     calibration_clip=DEFAULT_CALIBRATION_CLIP if calibration_clip is None else calibration_clip,
                     max_drop_pp=max_drop, data=data, force=force, echo=click.echo)
-    except GateFailed as exc:
-        _fail(exc, exitcodes.GATE_FAILED)
-    except (DatasetError, InputContractError) as exc:
-        _fail(exc, exitcodes.DATA_ERROR)
-    except ModelError as exc:
-        _fail(exc, exitcodes.MODEL_ERROR)
-    except OutputExistsError as exc:
-        _fail(exc, exitcodes.OUTPUT_EXISTS)
-    except ValueError as exc:
-        _fail(exc, exitcodes.USAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover

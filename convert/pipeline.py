@@ -20,6 +20,7 @@ from convert.variants import DEFAULT_VARIANTS, VARIANTS, convert
 from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
 from edge_runtime.datasets import Splits, load_splits
+from edge_runtime import exitcodes
 from edge_runtime.errors import HarliteError, ModelError
 from edge_runtime.fileio import atomic_directory, atomic_write_bytes, atomic_write_json, atomic_write_text
 from edge_runtime.manifest import Manifest, ModelFile
@@ -32,6 +33,8 @@ Echo = Callable[[str], None]
 
 class GateFailed(HarliteError):
     """A converted variant lost more accuracy than allowed; the files were still written."""
+
+    exit_code = exitcodes.GATE_FAILED
 
     def __init__(self, out: Path, failures: list[str]) -> None:
         super().__init__(f"accuracy gate failed: {'; '.join(failures)} (files kept in {out}, marked failed)")

@@ -63,8 +63,9 @@ def _converter(model: keras.Model):  # type: ignore[no-untyped-def]
 
 
 def convert(model: keras.Model, variant: str, calibration: npt.NDArray[np.float32] | None = None,
-            calibration_samples: int = 500, seed: int = 0) -> bytes:
-    """Convert ``model`` (any batch) to a batch-1 TFLite flatbuffer of ``variant``.
+            calibration_samples: int = 500, seed: int = 0, fixed_batch: bool = True) -> bytes:
+    """Convert ``model`` (any batch) to a batch-1 TFLite flatbuffer of ``variant``
+    (``fixed_batch=False``: keep a flexible batch, for batch-throughput comparisons).
 
     ``int8`` is full-integer (int8 input and output, per-channel weights) calibrated on
     ``calibration``: model inputs of shuffled training windows from the shared input code.
@@ -73,7 +74,7 @@ def convert(model: keras.Model, variant: str, calibration: npt.NDArray[np.float3
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {list(VARIANTS)}")
-    conv = _converter(batch1(model))
+    conv = _converter(batch1(model) if fixed_batch else model)
     if variant == "int8":
         if calibration is None or len(calibration) == 0:
             raise ValueError("int8 conversion needs calibration windows")

@@ -3,23 +3,16 @@ maps errors to exit codes. Imports nothing beyond numpy, LiteRT and click."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import click
 
-from edge_runtime import exitcodes
-from edge_runtime.errors import DatasetError, InputContractError, ModelError
+from edge_runtime.exitcodes import cli_errors
 from edge_runtime.ingest import Units
 from edge_runtime.smoothing import SmoothingConfig
 from edge_runtime.stream import StreamConfig
-
-
-def _fail(exc: Exception, code: int) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(code)
 
 
 def stream_options(f: Any) -> Any:
@@ -73,24 +66,13 @@ def main() -> None:
 def run(model: Path, source: str, sink: str, realtime: bool, stats_interval: float | None, threads: int,
         variant: str | None, **stream_kw: Any) -> None:
     """Classify a live or recorded IMU stream; records go to the sink as JSON lines."""
-    from edge_runtime.daemon import run_from_options
-    from edge_runtime.sinks import SinkError
-    from edge_runtime.sources import SourceError
+    from edge_runtime.daemon import run_from_options, summarize
 
-    try:
+    with cli_errors():
         cfg = _stream_config(**stream_kw)
         final = run_from_options(model, source, sink, cfg, realtime=realtime, stats_interval=stats_interval,
                                  threads=threads, variant=variant, stop=threading.Event())
-    except ModelError as exc:
-        _fail(exc, exitcodes.MODEL_ERROR)
-    except (SourceError, SinkError) as exc:
-        _fail(exc, exitcodes.INPUT_ERROR)
-    except ValueError as exc:
-        _fail(exc, exitcodes.USAGE)
-    else:
-        from edge_runtime.daemon import summarize
-
-        click.echo(f"har-edge: done: {summarize(final)}", err=True)
+    click.echo(f"har-edge: done: {summarize(final)}", err=True)
 
 
 @main.command("eval")
@@ -107,14 +89,8 @@ def eval_(model: Path, data: str, subjects: str, json_out: Path | None, timeline
     from edge_runtime.evaluate import streaming_eval
     from edge_runtime.fileio import atomic_write_json
 
-    try:
+    with cli_errors():
         rep = streaming_eval(model, data, subjects, _stream_config(**stream_kw), timeline)
-    except ModelError as exc:
-        _fail(exc, exitcodes.MODEL_ERROR)
-    except (DatasetError, InputContractError) as exc:
-        _fail(exc, exitcodes.DATA_ERROR)
-    except ValueError as exc:
-        _fail(exc, exitcodes.USAGE)
     click.echo(f"{rep['model_id']} on {rep['recordings']} recordings of subjects {rep['subjects']}")
     click.echo(f"window accuracy    {100 * rep['window_accuracy']:.2f}% ({rep['windows_validated']} windows)")
     click.echo(f"streaming accuracy {100 * rep['streaming_accuracy']:.2f}% ({rep['streaming_windows_labelled']} "
@@ -146,10 +122,8 @@ def bench(model: Path, windows: int, repeat: int, threads: int, variant: str | N
     from edge_runtime.bench import run_bench
     from edge_runtime.fileio import atomic_write_json
 
-    try:
+    with cli_errors():
         r = run_bench(model, windows, repeat, variant, threads)
-    except ModelError as exc:
-        _fail(exc, exitcodes.MODEL_ERROR)
     mc = r["machine"]
     click.echo(f"{r['model_id']} ({r['variant']}, {r['model_bytes'] / 1024:.1f} KiB), {r['threads']} thread(s)")
     click.echo(f"machine: {mc['cpu']}, {mc['cores']} cores, {mc['os']}, " +

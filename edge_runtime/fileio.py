@@ -14,11 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from edge_runtime import exitcodes
 from edge_runtime.errors import HarliteError
 
 
 class OutputExistsError(HarliteError, FileExistsError):
     """The output path exists and overwriting was not asked for."""
+
+    exit_code = exitcodes.OUTPUT_EXISTS
 
 
 def _umask() -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from edge_runtime import exitcodes
 from edge_runtime.errors import HarliteError
 
 Record = dict[str, Any]
@@ -25,6 +26,8 @@ Record = dict[str, Any]
 
 class SinkError(HarliteError):
     """A sink cannot be opened (bad URL, unwritable file, missing paho-mqtt, ...)."""
+
+    exit_code = exitcodes.INPUT_ERROR
 
 
 def encode(records: list[Record]) -> bytes:

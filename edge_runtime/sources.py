@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import numpy.typing as npt
 
+from edge_runtime import exitcodes
 from edge_runtime.errors import HarliteError
 from edge_runtime.ingest import MAX_LINE_BYTES, Rejected, parse_line
 
@@ -31,6 +32,8 @@ ARRAY_CHUNK = 4096
 
 class SourceError(HarliteError):
     """A source cannot be opened (bad URL, missing file, port in use, ...)."""
+
+    exit_code = exitcodes.INPUT_ERROR
 
 
 @dataclass

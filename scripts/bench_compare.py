@@ -171,7 +171,7 @@ def prepare(run: Path, model_dir: Path, work: Path, windows: int) -> None:
         shutil.copy(model_dir / f"model_{v}.tflite", work / f"model_{v}.tflite") if (model_dir / f"model_{v}.tflite").exists() \
             else (work / f"model_{v}.tflite").write_bytes(convert(loaded.model, v, calib))
         # flexible batch: the same conversion without the batch-1 wrapper
-        (work / f"flex_{v}.tflite").write_bytes(_convert_flexible(loaded.model, v, calib))
+        (work / f"flex_{v}.tflite").write_bytes(convert(loaded.model, v, calib, fixed_batch=False))
     saved = work / "saved_model"
     import contextlib
     import io
@@ -180,28 +180,6 @@ def prepare(run: Path, model_dir: Path, work: Path, windows: int) -> None:
         loaded.model.export(str(saved))
     subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(saved), "--output",
                     str(work / "model.onnx"), "--opset", "17"], check=True, capture_output=True)
-
-
-def _convert_flexible(model: Any, variant: str, calib: np.ndarray) -> bytes:
-    import contextlib
-    import io
-
-    import tensorflow as tf
-
-    from convert.variants import representative
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    if variant == "int8":
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = representative(calib, 500, 0)
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
-    elif variant == "float16":
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.target_spec.supported_types = [tf.float16]
-    with contextlib.redirect_stdout(io.StringIO()):
-        return bytes(conv.convert())
 
 
 def render(results: dict[str, Any], meta: dict[str, Any], command: str) -> str:

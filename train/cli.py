@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from edge_runtime import exitcodes
 from edge_runtime.contract import FEATURE_SETS
-from edge_runtime.errors import DatasetError, InputContractError, ModelError
-from edge_runtime.fileio import OutputExistsError
-
-
-def _fail(exc: Exception, code: int) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(code)
+from edge_runtime.exitcodes import cli_errors
 
 
 def _parse_subjects(value: str | None) -> tuple[int, ...] | None:
@@ -56,7 +48,7 @@ def fit(arch: str, data: str, epochs: int | None, batch_size: int | None, repeat
     from train.fit import config_for, default_val_subjects
     from train.run import run_fit
 
-    try:
+    with cli_errors():
         splits = load_splits(data)
         vs = _parse_subjects(val_subjects)
         cfg = config_for(
@@ -65,12 +57,6 @@ def fit(arch: str, data: str, epochs: int | None, batch_size: int | None, repeat
             val_subjects=default_val_subjects(splits.train.subjects) if vs is None else vs,
         )
         run_fit(cfg, splits, out, force=force, echo=click.echo, verbose=0 if quiet else "auto")
-    except (DatasetError, InputContractError) as exc:
-        _fail(exc, exitcodes.DATA_ERROR)
-    except OutputExistsError as exc:
-        _fail(exc, exitcodes.OUTPUT_EXISTS)
-    except ValueError as exc:
-        _fail(exc, exitcodes.USAGE)
 
 
 @main.command("eval")
@@ -80,12 +66,8 @@ def eval_(model: Path, data: str) -> None:
     """Print test metrics of MODEL (a model.keras or run directory) on the held-out subjects."""
     from train.run import run_eval
 
-    try:
+    with cli_errors():
         run_eval(model, data, echo=click.echo)
-    except (DatasetError, InputContractError) as exc:
-        _fail(exc, exitcodes.DATA_ERROR)
-    except ModelError as exc:
-        _fail(exc, exitcodes.MODEL_ERROR)
 
 
 if __name__ == "__main__":  # pragma: no cover
