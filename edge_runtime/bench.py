@@ -154,9 +154,9 @@ def run_bench(model: str | Path, windows: int = 2000, repeat: int = 5, variant: 
         for _ in range(repeat):
             sink = NullSink()
             d = Daemon(ArraySource([(t, stream)], rate), StreamClassifier(clf, m, StreamConfig()), sink)
-            t0 = time.perf_counter()
+            started = time.perf_counter()
             d.run(threading.Event())
-            rep_rates.append(len(stream) / (time.perf_counter() - t0))
+            rep_rates.append(len(stream) / (time.perf_counter() - started))
     inv_p = _pcts(inv)
     path_p = _pcts(path_a)
     replay = float(np.median(rep_rates))

@@ -6,7 +6,6 @@ windows that training and conversion use. Every failure names the file at fault.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -20,6 +19,7 @@ import numpy.typing as npt
 
 from edge_runtime.contract import WindowSpec, sliding_windows
 from edge_runtime.errors import DatasetError
+from edge_runtime.integrity import sha256_file
 
 #: SHA-256 of the vendored ``data/hapt_raw.npz`` (see data/ATTRIBUTION.md).
 HAPT_SHA256 = "6afbbbe5bfc67eb5c4649b0226930af9f33edeb37beb161eeac7d158be6924a8"
@@ -108,15 +108,6 @@ class HaptData:
         """The recordings of the given subjects, in experiment order."""
         wanted = set(subjects)
         return (r for r in self.recordings if r.subject in wanted)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_hapt(path: str | Path | None = None, *, verify: bool | None = None) -> HaptData:

@@ -6,7 +6,6 @@ differs from the one recorded, so a swapped or corrupt file never runs silently.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from edge_runtime.contract import InputSpec
 from edge_runtime.errors import InputContractError, ModelError
+from edge_runtime.integrity import sha256
 
 MANIFEST_FORMAT = "harlite-model"
 MANIFEST_SCHEMA = 1
@@ -84,7 +84,7 @@ class Manifest:
             data = path.read_bytes()
         except OSError as exc:
             raise ModelError(f"cannot read model file {path}: {exc}") from exc
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256(data).hexdigest()
         if digest != entry.sha256:
             raise ModelError(
                 f"{path}: sha256 {digest} does not match the manifest's {entry.sha256}; refusing to load it"

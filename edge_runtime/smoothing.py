@@ -66,6 +66,7 @@ class Smoother:
         if prev is None or (cand != prev and self._run >= self.cfg.min_dwell):
             self.label = cand
         label = self.label
+        assert label is not None  # set above on the first update
         changed = label != prev  # the first label after a reset counts as a change
         conf = float(avg[label]) if label != UNKNOWN else float(avg[top])
         return label, conf, changed

@@ -13,7 +13,6 @@ import selectors
 import socket
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Protocol
@@ -252,6 +251,8 @@ def npz_blocks(path: Path, rate_hz: float, subjects: set[int] | None = None) -> 
     ``acc_expEE_userUU``/``gyro_...`` pair in experiment order, one second apart, so each
     recording starts after a gap). ``rate_hz`` times samples without ``t``; ``subjects``
     filters HAPT recordings. Checks the layout before the first block is returned."""
+    import zipfile  # only npz sources need it (0.6 MB with bz2/lzma)
+
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:

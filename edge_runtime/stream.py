@@ -61,7 +61,7 @@ class _Resampler:
         self._x_prev: npt.NDArray[np.float64] | None = None
         self._t_next = 0.0
 
-    def push(self, t: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def push(self, t: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         if len(t) == 0:
             return t, x
         if self._t_prev is None:
@@ -124,10 +124,10 @@ class StreamClassifier:
             self._resampler.reset()
 
     # --- the pipeline ------------------------------------------------------------------
-    def feed(self, t: npt.ArrayLike, x: npt.ArrayLike) -> list[Record]:
+    def feed(self, times: npt.ArrayLike, samples: npt.ArrayLike) -> list[Record]:
         """Process samples (times in seconds, values in input units) in arrival order."""
-        t = np.asarray(t, dtype=np.float64).reshape(-1)
-        x = np.asarray(x)
+        t: npt.NDArray[np.float64] = np.asarray(times, dtype=np.float64).reshape(-1)
+        x: npt.NDArray[Any] = np.asarray(samples)
         if x.ndim != 2 or x.shape != (len(t), 6):
             self.reject("wrong_arity", len(t) or 1)
             return []

@@ -49,7 +49,7 @@ def test_every_variant_manifest_and_report(tiny_run: Path, small_split: Splits, 
     assert 0 <= rep["float"]["accuracy"] <= 1 and rep["gate"]["passed"] is True
     assert rep["gate"]["max_drop_pp"] == 100.0
     assert rep["data"]["calibration_clip_percentile"] == 99.9 and len(rep["data"]["calibration_clip_range"]) == 2
-    for name, v in rep["variants"].items():
+    for v in rep["variants"].values():
         assert {"file", "bytes", "accuracy", "drop_pp", "agreement"} <= set(v)
         assert (out / v["file"]).stat().st_size == v["bytes"]
         assert v["drop_pp"] == pytest.approx(100 * (rep["float"]["accuracy"] - v["accuracy"]))
@@ -59,7 +59,7 @@ def test_every_variant_manifest_and_report(tiny_run: Path, small_split: Splits, 
     assert rep["variants"]["int8"]["bytes"] < rep["variants"]["float32"]["bytes"]
     m = load_manifest(out)
     assert m.default_variant == "int8" and m.labels == small_split.test.class_names
-    for name, f in m.files.items():
+    for f in m.files.values():
         assert hashlib.sha256((out / f.file).read_bytes()).hexdigest() == f.sha256
     assert m.file("int8").input.dtype == "int8" and m.file("int8").output.dtype == "int8"
     assert m.file("int8").input.shape == (1, 128, 6)

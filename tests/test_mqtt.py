@@ -127,7 +127,6 @@ def test_daemon_publishes_every_record(broker: Broker, hapt: HaptData, tmp_path:
                          input=csv, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     windows = (2000 - 128) // 64 + 1
-    n_changes = None
     sub.wait_for(windows + 2)
     sub.close()
     acts = [m for m in sub.messages if m["type"] == "activity"]

@@ -163,6 +163,7 @@ def run_fit(
         sel = repeats[best[1]]
         best[2].save(tmp / "model.keras")
         vals = [rep["val_accuracy"] for rep in repeats if rep["val_accuracy"] is not None]
+        rule = "highest validation accuracy" if vals else "first repeat (no validation split)"
         metrics = {
             "schema": METRICS_SCHEMA,
             "run_id": run_id,
@@ -177,7 +178,7 @@ def run_fit(
             },
             "selected": {
                 "repeat": sel["repeat"], "seed": sel["seed"], "test_accuracy": sel["test_accuracy"],
-                "rule": "highest validation accuracy" if vals else "first repeat (no validation split)",
+                "rule": rule,
             },
             "repeats": repeats,
             "data": {
@@ -201,7 +202,7 @@ def run_fit(
         plot_confusion(sel["confusion_matrix"], splits.test.class_names, tmp / "confusion.png",
                        f"{cfg.arch}, repeat {sel['repeat']}: test accuracy {100 * sel['test_accuracy']:.2f}%")
         plot_history(histories, tmp / "training.png")
-    echo(f"Wrote {out} (model.keras = repeat {sel['repeat']}, {metrics['selected']['rule']})")
+    echo(f"Wrote {out} (model.keras = repeat {sel['repeat']}, {rule})")
     return FitResult(out, metrics)
 
 
