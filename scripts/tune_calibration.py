@@ -3,11 +3,12 @@
 Calibration uses the run's fit subjects only; drop and agreement are scored on its
 validation subjects (never the test subjects):
 
-    python scripts/tune_calibration.py runs/main/train
+    python scripts/tune_calibration.py runs/main/train [--samples 500]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -25,7 +26,7 @@ from train.run import load_trained
 PERCENTILES = (100.0, 99.99, 99.95, 99.9, 99.8, 99.5)
 
 
-def main(run: str) -> int:
+def main(run: str, samples: int = 500) -> int:
     loaded = load_trained(run)
     splits = load_splits(loaded.config.get("data", "hapt"), loaded.spec.window)
     val_subjects = loaded.config["fit"]["val_subjects"]
@@ -37,12 +38,13 @@ def main(run: str) -> int:
     fp = loaded.model.predict(xv, batch_size=512, verbose=0)
     fa = float(np.mean(fp.argmax(1) == val.labels))
     calib = model_inputs(fit.raw, loaded.spec)
-    print(f"run {run}: validation subjects {val_subjects}, {len(val)} windows, float accuracy {100 * fa:.2f}%")
+    print(f"run {run}: validation subjects {val_subjects}, {len(val)} windows, float accuracy {100 * fa:.2f}%, "
+          f"{samples} calibration windows")
     print("| clip percentile | clip range (std) | int8 val accuracy | drop pp | agreement |")
     print("|---:|---|---:|---:|---:|")
     for p in PERCENTILES:
         cx, rng = clip_calibration(calib, p)
-        with Classifier(convert(loaded.model, "int8", cx, 500, 0)) as clf:
+        with Classifier(convert(loaded.model, "int8", cx, samples, 0)) as clf:
             pred = clf.predict_proba(xv).argmax(1)
         acc = float(np.mean(pred == val.labels))
         agree = float(np.mean(pred == fp.argmax(1)))
@@ -52,4 +54,8 @@ def main(run: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "runs/main/train"))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", nargs="?", default="runs/main/train")
+    ap.add_argument("--samples", type=int, default=500, help="calibration windows")
+    ns = ap.parse_args()
+    sys.exit(main(ns.run, ns.samples))

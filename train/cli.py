@@ -8,6 +8,7 @@ import click
 
 from edge_runtime.contract import FEATURE_SETS
 from edge_runtime.exitcodes import cli_errors
+from train.models import ARCHITECTURES
 
 
 def _parse_subjects(value: str | None) -> tuple[int, ...] | None:
@@ -27,7 +28,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--arch", type=click.Choice(["compact", "tutorial"]), default="compact", show_default=True)
+@click.option("--arch", type=click.Choice(list(ARCHITECTURES)), default="compact", show_default=True)
 @click.option("--data", default="hapt", show_default=True, help="hapt, hapt:PATH or uci-har:DIR_OR_ZIP")
 @click.option("--epochs", type=click.IntRange(min=1), help="default: the architecture's")
 @click.option("--batch-size", type=click.IntRange(min=1), help="default: the architecture's")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -179,5 +179,3 @@ def predict_classes(model: keras.Model, raw: np.ndarray, spec: InputSpec, batch_
     probs = model.predict(model_inputs(raw, spec), batch_size=batch_size, verbose=0)
     return np.argmax(probs, axis=1)
 
-
-ProgressFn = Callable[[str], None]
