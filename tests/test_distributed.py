@@ -35,3 +35,15 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path: Path) -> None:
     assert "MirroredStrategy over 2 replica(s)" in res["out"]
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert m["device"]["logical_cpus"] == 2 and m["summary"]["test_accuracy_mean"] > 0.6
+
+
+def test_multiworker_strategy_single_worker(uci_dir: Path, tmp_path: Path) -> None:
+    # Without TF_CONFIG, MultiWorkerMirroredStrategy runs as one worker; the option must not crash.
+    proc = subprocess.run(
+        [sys.executable, "-m", "train.cli", "fit", "--arch", "tutorial", "--epochs", "1", "--repeats", "1",
+         "--distribute", "multiworker", "--val-subjects", "none", "--quiet", "--data", f"uci-har:{uci_dir}",
+         "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "CollectiveAllReduceStrategy over 1 replica(s)" in proc.stdout
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["summary"]["repeats"] == 1
