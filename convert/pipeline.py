@@ -6,7 +6,6 @@ writes the files (marked failed in the report) and is signalled by :class:`GateF
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -17,12 +16,18 @@ from convert import micro
 from convert.report import render_markdown
 from convert.validate import Gate, validate_variant
 from convert.variants import DEFAULT_VARIANTS, VARIANTS, convert
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
 from edge_runtime.datasets import Splits, load_splits
 from edge_runtime import exitcodes
 from edge_runtime.errors import HarliteError, ModelError
-from edge_runtime.fileio import atomic_directory, atomic_write_bytes, atomic_write_json, atomic_write_text
+from edge_runtime.integrity import sha256
+from edge_runtime.fileio import (
+    atomic_directory,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    refuse_existing,
+)
 from edge_runtime.manifest import Manifest, ModelFile
 from edge_runtime.metrics import classification_report
 from train.plots import plot_confusion
@@ -94,10 +99,7 @@ def run_convert(
 ) -> ConvertResult:
     """Convert a trained model to each variant, validate on the held-out subjects, write everything."""
     out = Path(out)
-    if out.exists() and not force:
-        from edge_runtime.fileio import OutputExistsError
-
-        raise OutputExistsError(f"{out} exists; pass --force to overwrite it")
+    refuse_existing(out, force)
     loaded = load_trained(source)
     spec = loaded.spec
     data = data if data is not None else loaded.config.get("data", "hapt")
@@ -120,14 +122,13 @@ def run_convert(
     reports: dict[str, Any] = {}
     for v in variants:
         content = convert(loaded.model, v, calib, calibration_samples, seed)
-        rep, _ = validate_variant(content, x_test, splits.test.labels, splits.test.class_names, float_probs,
+        rep, t_in, t_out = validate_variant(content, x_test, splits.test.labels, splits.test.class_names, float_probs,
                                   float_rep["accuracy"], gate)
         fname = f"model_{v}.tflite"
         rep["file"] = fname
         reports[v] = rep
         contents[v] = content
-        with Classifier(content) as clf:
-            files[v] = ModelFile(v, fname, hashlib.sha256(content).hexdigest(), len(content), clf.input, clf.output)
+        files[v] = ModelFile(v, fname, sha256(content).hexdigest(), len(content), t_in, t_out)
         echo(f"{v:8s} {len(content) / 1024:7.1f} KiB  accuracy {100 * rep['accuracy']:.2f}%  "
              f"drop {rep['drop_pp']:+.2f} pp  agreement {100 * rep['agreement']:.2f}%  "
              f"invoke {rep['invoke_us']['p50']:.1f} µs  {'pass' if rep['passed'] else 'FAIL: ' + '; '.join(rep['failures'])}")

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_runtime.classifier import Classifier
+from edge_runtime.manifest import TensorInfo
 from edge_runtime.metrics import classification_report
 from edge_runtime.modelinfo import invoke_latency_us, model_info
 
@@ -45,10 +46,12 @@ def validate_variant(
     float_probs: npt.NDArray[np.float32],
     float_accuracy: float,
     gate: Gate,
-) -> tuple[dict[str, Any], npt.NDArray[np.float32]]:
-    """Metrics of one converted file on held-out model inputs; returns (report, probabilities)."""
+) -> tuple[dict[str, Any], TensorInfo, TensorInfo]:
+    """Metrics of one converted file on held-out model inputs; returns (report, input and output
+    tensor info for the manifest)."""
     with Classifier(content) as clf:
         probs = clf.predict_proba(inputs)
+        t_in, t_out = clf.input, clf.output
     pred = probs.argmax(axis=1)
     rep = classification_report(labels, pred, class_names)
     drop_pp = 100.0 * (float_accuracy - rep["accuracy"])
@@ -72,4 +75,4 @@ def validate_variant(
         "invoke_us": invoke_latency_us(content),
         "passed": not failures,
         "failures": failures,
-    }, probs
+    }, t_in, t_out

@@ -104,8 +104,9 @@ class Classifier:
         self._interp.invoke()
         return self._interp.get_tensor(self._out_idx)
 
-    def predict_proba(self, inputs: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Probabilities (n, classes) for model inputs (n, samples, channels), one invoke each."""
+    def predict_raw_outputs(self, inputs: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
+        """The raw (quantised, for int8) outputs (n, classes) for model inputs (n, samples, channels),
+        one invoke each; for bit-exact comparisons."""
         x = np.asarray(inputs, dtype=np.float32)
         if x.ndim != 3 or x.shape[1:] != self.input.shape[1:]:
             raise ModelError(f"model inputs must be (n, {self.input.shape[1]}, {self.input.shape[2]}), got {x.shape}")
@@ -113,11 +114,8 @@ class Classifier:
         out = np.empty((x.shape[0], self.n_classes), dtype=self._out_dtype)
         for i in range(x.shape[0]):
             out[i] = self.invoke_raw(q[i : i + 1])[0]
-        return self.dequantize(out)
+        return out
 
-    def predict_raw_outputs(self, inputs: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
-        """The raw (quantised, for int8) outputs; for bit-exact comparisons."""
-        x = np.asarray(inputs, dtype=np.float32)
-        q = self.quantize(x)
-        return np.stack([self.invoke_raw(q[i : i + 1])[0] for i in range(x.shape[0])]) if len(x) else \
-            np.empty((0, self.n_classes), self._out_dtype)
+    def predict_proba(self, inputs: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Probabilities (n, classes) for model inputs (n, samples, channels)."""
+        return self.dequantize(self.predict_raw_outputs(inputs))

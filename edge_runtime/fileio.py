@@ -71,6 +71,13 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+def refuse_existing(path: Path, force: bool) -> None:
+    """Raise :class:`OutputExistsError` if ``path`` exists and ``force`` is not set; jobs call it
+    before long work so they fail at once, and :func:`atomic_directory` again before writing."""
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
+
+
 @contextmanager
 def atomic_directory(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a fresh temp directory beside ``path``; on success it replaces ``path``.
@@ -80,8 +87,7 @@ def atomic_directory(path: str | Path, *, force: bool = False) -> Iterator[Path]
     Refuses an existing ``path`` unless ``force``.
     """
     target = Path(path)
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target} exists; pass --force to overwrite it")
+    refuse_existing(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700

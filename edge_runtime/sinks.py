@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Protocol
@@ -189,17 +190,15 @@ class MqttSink:
 
     def flush(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the queue and in-flight messages to empty; True if they did."""
-        deadline = threading.Event()
-        end = timeout
-        step = 0.05
-        while end > 0:
+        deadline = time.monotonic() + timeout
+        while True:
             self._drain()
             with self._lock:
                 if not self._queue and not self._inflight:
                     return True
-            deadline.wait(step)
-            end -= step
-        return False
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
     def close(self, timeout: float = 5.0) -> None:
         self.flush(timeout)

@@ -24,7 +24,7 @@ import numpy as np
 from edge_runtime.contract import InputSpec, fit_input_spec
 from edge_runtime.datasets import Splits, WindowSet, load_splits
 from edge_runtime.errors import ModelError
-from edge_runtime.fileio import atomic_directory, atomic_write_json, atomic_write_text
+from edge_runtime.fileio import atomic_directory, atomic_write_json, atomic_write_text, refuse_existing
 from edge_runtime.metrics import classification_report
 from train.fit import FitConfig, fit_one, make_strategy, predict_classes
 from train.plots import plot_confusion, plot_history
@@ -109,10 +109,7 @@ def run_fit(
     import keras
 
     out = Path(out)
-    if out.exists() and not force:
-        from edge_runtime.fileio import OutputExistsError
-
-        raise OutputExistsError(f"{out} exists; pass --force to overwrite it")
+    refuse_existing(out, force)  # before hours of training, not after
     splits = load_splits(data) if isinstance(data, str) else data
     device = describe_devices()
     echo(f"Training on {device['kind']}" + (f": {', '.join(device['gpus'])}" if device["gpus"] else
