@@ -6,16 +6,17 @@ writes the files (marked failed in the report) and is signalled by :class:`GateF
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
 from convert import micro
 from convert.report import render_markdown
 from convert.validate import Gate, validate_variant
-from convert.variants import DEFAULT_VARIANTS, VARIANTS, convert
+from convert.variants import DEFAULT_VARIANTS, RANGES, RANGES_CHOICES, VARIANTS, Ranges, RangesChoice, convert
+from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
 from edge_runtime.datasets import Splits, load_splits
 from edge_runtime import exitcodes
@@ -63,8 +64,8 @@ def parse_variants(spec: str | Sequence[str]) -> tuple[str, ...]:
 
 
 #: Default percentile for clipping calibration inputs, chosen on the validation subjects
-#: (scripts/tune_calibration.py, docs/benchmarks.md): z-scored IMU inputs have heavy tails
-#: (-13..+15 std), and a min/max input scale then resolves only ~0.1 std.
+#: (scripts/tune_calibration.py, scripts/cv_calibration.py, docs/benchmarks.md): z-scored IMU
+#: inputs have heavy tails (-13..+15 std), and a min/max input scale then resolves only ~0.1 std.
 DEFAULT_CALIBRATION_CLIP = 99.9
 
 
@@ -84,13 +85,67 @@ def clip_calibration(x: np.ndarray, percentile: float | None) -> tuple[np.ndarra
     return np.clip(x, lo, hi), [float(lo), float(hi)]
 
 
+#: ``auto`` calibration converts with each candidate (input clip percentile x activation-range
+#: rule) and keeps the one whose int8 top-1 agrees most often with the float model on up to
+#: RANGES_CHECK_WINDOWS training windows that were not used for calibration; on equal
+#: agreement the first wins (99.9 and min/max: TFLite's own rule). Scored by cross-validation
+#: over the training subjects (scripts/cv_calibration.py, docs/benchmarks.md): no single
+#: candidate is best for every model, and this check never looks at held-out data.
+CLIP_CANDIDATES: tuple[float, ...] = (DEFAULT_CALIBRATION_CLIP, 99.5)
+RANGES_CHECK_WINDOWS = 1000
+Clip = float | None | Literal["auto"]
+
+
+@dataclass(frozen=True)
+class Int8Result:
+    """The int8 file and how it was calibrated."""
+
+    content: bytes
+    calibration_windows: int
+    clip_percentile: float | None
+    clip_range: list[float] | None
+    ranges: Ranges
+    check: dict[str, Any] | None
+
+
+def quantize_int8(model: Any, inputs: np.ndarray, samples: int, clip: Clip, ranges: RangesChoice,
+                  seed: int = 0) -> Int8Result:
+    """Full-integer int8 calibrated on ``samples`` of ``inputs`` (model inputs of training
+    windows); ``"auto"`` for ``clip`` or ``ranges`` picks among candidates on other windows."""
+    if ranges not in RANGES_CHOICES:
+        raise ValueError(f"unknown activation ranges {ranges!r}; choose from {list(RANGES_CHOICES)}")
+    clips = CLIP_CANDIDATES if clip == "auto" else (clip,)
+    rules: tuple[Ranges, ...] = RANGES if ranges == "auto" else (ranges,)
+    order = np.random.default_rng(seed).permutation(len(inputs))
+    results = []
+    for c in clips:
+        clipped, clip_range = clip_calibration(inputs, c)  # percentiles of all training windows
+        calib = clipped[order[:samples]]
+        results += [Int8Result(convert(model, "int8", calib, len(calib), seed, ranges=r), len(calib),
+                               c if clip_range else None, clip_range, r, None) for r in rules]
+    if len(results) == 1:
+        return results[0]
+    check = inputs[order[samples:samples + RANGES_CHECK_WINDOWS]]
+    check = check if len(check) else inputs[order[:RANGES_CHECK_WINDOWS]]
+    ref = model.predict(check, batch_size=512, verbose=0).argmax(1)
+    agreement = []
+    for res in results:
+        with Classifier(res.content) as clf:
+            agreement.append(float(np.mean(clf.predict_proba(check).argmax(1) == ref)))
+    best = int(np.argmax(agreement))  # the first of equals
+    tried = [{"clip_percentile": r.clip_percentile, "activation_ranges": r.ranges, "agreement": a}
+             for r, a in zip(results, agreement)]
+    return replace(results[best], check={"windows": len(check), "candidates": tried, "chosen": tried[best]})
+
+
 def run_convert(
     source: str | Path,
     out: str | Path,
     *,
     variants: Sequence[str] = DEFAULT_VARIANTS,
     calibration_samples: int = 500,
-    calibration_clip: float | None = DEFAULT_CALIBRATION_CLIP,
+    calibration_clip: Clip = "auto",
+    activation_ranges: RangesChoice = "auto",
     max_drop_pp: float = 0.5,
     data: str | Splits | None = None,
     force: bool = False,
@@ -113,7 +168,8 @@ def run_convert(
     float_probs = loaded.model.predict(x_test, batch_size=512, verbose=0)
     float_rep = classification_report(splits.test.labels, float_probs.argmax(1), splits.test.class_names)
     echo(f"Float Keras model: accuracy {100 * float_rep['accuracy']:.2f}% on {len(x_test)} held-out windows")
-    calib, clip_range = clip_calibration(calibration_inputs(splits, spec), calibration_clip)
+    int8 = (quantize_int8(loaded.model, calibration_inputs(splits, spec), calibration_samples, calibration_clip,
+                          activation_ranges, seed) if "int8" in variants else None)
     training = loaded.config
     run_id = str(training.get("run_id", "unknown"))
     arch = str(training.get("fit", {}).get("arch", loaded.model.name))
@@ -121,7 +177,7 @@ def run_convert(
     contents: dict[str, bytes] = {}
     reports: dict[str, Any] = {}
     for v in variants:
-        content = convert(loaded.model, v, calib, calibration_samples, seed)
+        content = int8.content if v == "int8" and int8 else convert(loaded.model, v)
         rep, t_in, t_out = validate_variant(content, x_test, splits.test.labels, splits.test.class_names, float_probs,
                                   float_rep["accuracy"], gate)
         fname = f"model_{v}.tflite"
@@ -157,9 +213,12 @@ def run_convert(
         "source": {"model": str(loaded.path), "run_id": run_id, "arch": arch},
         "data": {"source": splits.source, "test_windows": len(x_test),
                  "test_subjects": sorted({int(s) for s in splits.test.subjects}),
-                 "calibration_windows": min(calibration_samples, len(calib)),
-                 "calibration_clip_percentile": calibration_clip if clip_range else None,
-                 "calibration_clip_range": clip_range},
+                 "calibration_windows": int8.calibration_windows if int8 else 0,
+                 "calibration_clip_percentile": int8.clip_percentile if int8 else None,
+                 "calibration_clip_range": int8.clip_range if int8 else None,
+                 "activation_ranges": int8.ranges if int8 else None,
+                 "calibration_requested": {"clip_percentile": calibration_clip, "activation_ranges": activation_ranges},
+                 "calibration_check": int8.check if int8 else None},
         "float": {"accuracy": float_rep["accuracy"], "macro_f1": float_rep["macro_f1"],
                   "per_class_recall": {k: v["recall"] for k, v in float_rep["per_class"].items()}},
         "variants": reports,

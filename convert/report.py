@@ -24,11 +24,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{report['data']['test_subjects']}. Validated through `edge_runtime.classifier.Classifier` "
         "(the device code path), one batch-1 invoke per window.",
         "",
-        f"int8 calibration: {report['data']['calibration_windows']} shuffled training windows"
-        + (f", inputs clipped to their {report['data']['calibration_clip_percentile']} percentile range "
-           f"({report['data']['calibration_clip_range'][0]:.2f} .. {report['data']['calibration_clip_range'][1]:.2f}; "
-           "values beyond saturate on the device)." if report["data"].get("calibration_clip_range") else
-           ", plain min/max ranges."),
+        _calibration_line(report["data"]),
         "",
         "| variant | file | size | accuracy | drop | agreement with float | macro-F1 | invoke p50 (1 thread) | gate |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
@@ -71,3 +67,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         )
     lines += ["", f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}", ""]
     return "\n".join(lines)
+
+
+def _calibration_line(d: dict[str, Any]) -> str:
+    """How the int8 file was calibrated, and what ``auto`` compared, in one paragraph."""
+    if not d.get("calibration_windows"):
+        return "No int8 variant."
+    clip = (f"inputs clipped to their {d['calibration_clip_percentile']} percentile range "
+            f"({d['calibration_clip_range'][0]:.2f} .. {d['calibration_clip_range'][1]:.2f}; values beyond saturate "
+            "on the device)" if d.get("calibration_clip_range") else "inputs unclipped")
+    rule = {"mean": "the mean of each window's min and max", "minmax": "min/max over all windows"}[d["activation_ranges"]]
+    line = f"int8 calibration: {d['calibration_windows']} shuffled training windows, {clip}; activation ranges: {rule}."
+    check = d.get("calibration_check")
+    if check:
+        tried = ", ".join(f"clip {c['clip_percentile']} + {c['activation_ranges']}: {100 * c['agreement']:.1f}%"
+                          for c in check["candidates"])
+        line += (f" Chosen automatically by top-1 agreement with float on {check['windows']} other training windows "
+                 f"({tried}).")
+    return line

@@ -48,7 +48,15 @@ def test_every_variant_manifest_and_report(tiny_run: Path, small_split: Splits, 
     assert set(rep["variants"]) == {"int8", "float16", "dynamic", "float32"}
     assert 0 <= rep["float"]["accuracy"] <= 1 and rep["gate"]["passed"] is True
     assert rep["gate"]["max_drop_pp"] == 100.0
-    assert rep["data"]["calibration_clip_percentile"] == 99.9 and len(rep["data"]["calibration_clip_range"]) == 2
+    d = rep["data"]
+    assert d["calibration_requested"] == {"clip_percentile": "auto", "activation_ranges": "auto"}
+    check = d["calibration_check"]  # auto tried every clip x ranges candidate on other training windows...
+    tried = {(c["clip_percentile"], c["activation_ranges"]) for c in check["candidates"]}
+    assert tried == {(p, r) for p in pipeline.CLIP_CANDIDATES for r in ("minmax", "mean")} and check["windows"] > 0
+    assert check["chosen"]["agreement"] == max(c["agreement"] for c in check["candidates"])  # ...kept the best
+    assert (d["calibration_clip_percentile"], d["activation_ranges"]) == (
+        check["chosen"]["clip_percentile"], check["chosen"]["activation_ranges"])
+    assert len(d["calibration_clip_range"]) == 2 and "Chosen automatically" in (out / "report.md").read_text()
     for v in rep["variants"].values():
         assert {"file", "bytes", "accuracy", "drop_pp", "agreement"} <= set(v)
         assert (out / v["file"]).stat().st_size == v["bytes"]
@@ -109,6 +117,33 @@ def test_clip_calibration() -> None:
     assert none is None and same is x
     with pytest.raises(ValueError, match="percentile"):
         clip_calibration(x, 40.0)
+
+
+def test_mean_ranges_ignore_one_outlying_window() -> None:
+    """One window far outside the rest sets a min/max range; averaged ranges barely move."""
+    import keras
+
+    from convert.variants import convert
+    from edge_runtime.litert import make_interpreter
+
+    inp = keras.Input((128, 6), name="window")
+    hidden = keras.layers.Conv1D(1, 3, kernel_initializer="ones", use_bias=False, name="sum3")(inp)
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten(name="flat")(hidden))
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(0)
+    calib = np.clip(rng.normal(size=(50, 128, 6)), -3, 3).astype(np.float32)
+    calib[0] = 3.0  # a window every conv output of which is 54, in range for the input
+
+    def hidden_scale(ranges: str) -> float:
+        details = make_interpreter(convert(model, "int8", calib, 50, 0, ranges=ranges)).get_tensor_details()  # type: ignore[arg-type]
+        (scale,) = [d["quantization"][0] for d in details if "/flat" in d["name"]]  # shares the conv's scale
+        return float(scale)
+
+    minmax, mean = hidden_scale("minmax"), hidden_scale("mean")
+    assert minmax * 255 == pytest.approx(54 + 14, abs=8)  # the outlier's 54 sets the top
+    assert mean < minmax / 2.5  # the mean of per-window maxima (~10, and 54 once in 50) does not
+    with pytest.raises(ValueError, match="activation ranges"):
+        convert(model, "int8", calib, 50, 0, ranges="median")  # type: ignore[arg-type]
 
 
 def test_cli_errors(tiny_run: Path, tmp_path: Path) -> None:
