@@ -29,6 +29,18 @@ def test_compact_is_small_and_int8_sized() -> None:
     assert wide.count_params() > m.count_params()
 
 
+def test_compact_plain_stages_and_activation() -> None:
+    m = build("compact", (128, 6), 6, CompactConfig(kernel=15, plain_stages=2, plain_kernel=5, activation="relu6"))
+    stages = [layer for layer in m.layers if type(layer).__name__ in ("Conv1D", "SeparableConv1D")]
+    assert [type(layer).__name__ for layer in stages] == ["Conv1D", "SeparableConv1D", "Conv1D", "Conv1D"]
+    assert [layer.kernel_size for layer in stages] == [(7,), (15,), (5,), (5,)]
+    assert {layer.max_value for layer in m.layers if type(layer).__name__ == "ReLU"} == {6.0}
+    with pytest.raises(ValueError, match="plain_stages"):
+        CompactConfig(plain_stages=4)
+    with pytest.raises(ValueError, match="activation"):
+        CompactConfig(activation="gelu")
+
+
 def test_unknown_arch() -> None:
     with pytest.raises(ValueError, match="unknown architecture"):
         build("resnet", (128, 6), 6)

@@ -10,9 +10,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import keras
 
 
+#: Activation name -> ReLU max_value (None: unbounded).
+ACTIVATIONS: dict[str, float | None] = {"relu": None, "relu6": 6.0}
+
+
 @dataclass(frozen=True)
 class CompactConfig:
-    """Shape of the ``compact`` network: a stem conv, then stride-2 separable convs, GAP, softmax.
+    """Shape of the ``compact`` network: a stem conv, then stride-2 stages (depthwise-separable,
+    the last ``plain_stages`` of them plain), GAP, softmax. The trained default is in
+    ``train.fit.ARCH_DEFAULTS``; these field defaults are the all-separable round-1 shape.
 
     Chosen for int8 and small devices: BatchNorm folds into the convs at conversion,
     global average pooling replaces the 400 k-parameter Flatten->Dense of the tutorial,
@@ -24,6 +30,19 @@ class CompactConfig:
     filters: tuple[int, ...] = (48, 64, 96)
     kernel: int = 9
     dropout: float = 0.3
+    #: How many of the last stages are plain Conv1D instead of depthwise-separable, and
+    #: their kernel (default ``kernel``): XNNPACK's int8 dense convolutions are faster, and
+    #: their weights outweigh the per-channel quantisation metadata.
+    plain_stages: int = 0
+    plain_kernel: int | None = None
+    #: "relu" or "relu6" (bounded activations give int8 calibration a fixed range).
+    activation: str = "relu"
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose from {list(ACTIVATIONS)}")
+        if not 0 <= self.plain_stages <= len(self.filters):
+            raise ValueError(f"plain_stages must lie in [0, {len(self.filters)}], got {self.plain_stages}")
 
 
 def build_tutorial(input_shape: tuple[int, int], n_classes: int) -> keras.Model:
@@ -54,13 +73,18 @@ def build_compact(
     from keras import layers
 
     x_in = keras.Input(shape=input_shape, name="window")
+    max_value = ACTIVATIONS[cfg.activation]
+    first_plain = len(cfg.filters) - cfg.plain_stages
     x = layers.Conv1D(cfg.stem_filters, cfg.stem_kernel, padding="same", use_bias=False)(x_in)
     x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    for f in cfg.filters:
-        x = layers.SeparableConv1D(f, cfg.kernel, strides=2, padding="same", use_bias=False)(x)
+    x = layers.ReLU(max_value)(x)
+    for i, f in enumerate(cfg.filters):
+        if i < first_plain:
+            x = layers.SeparableConv1D(f, cfg.kernel, strides=2, padding="same", use_bias=False)(x)
+        else:
+            x = layers.Conv1D(f, cfg.plain_kernel or cfg.kernel, strides=2, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
+        x = layers.ReLU(max_value)(x)
     x = layers.GlobalAveragePooling1D()(x)
     x = layers.Dropout(cfg.dropout)(x)
     out = layers.Dense(n_classes, activation="softmax", name="probs")(x)
