@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
 from convert.variants import RANGES_CHOICES, RangesChoice
-from edge_runtime.exitcodes import cli_errors
+from edge_runtime.cliutil import EXIT_CODES_HELP, cli_errors, log_level_option
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@log_level_option
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="output directory to create")
 @click.option("--quantize", default="int8,float32", show_default=True,
@@ -26,22 +28,21 @@ from edge_runtime.exitcodes import cli_errors
               help="largest allowed accuracy drop vs float, percentage points")
 @click.option("--data", default=None, help="hapt, hapt:PATH or uci-har:DIR (default: the training run's)")
 @click.option("--force", is_flag=True, help="overwrite an existing output directory")
-def main(source: Path, out: Path, quantize: str, calibration_samples: int, calibration_clip: float | str,
+def main(source: Path, out: Path, quantize: str, calibration_samples: int, calibration_clip: float | Literal["auto"],
          activation_ranges: RangesChoice, max_drop: float, data: str | None, force: bool) -> None:
     """Convert SOURCE (a run directory or model.keras) to TFLite and gate its accuracy."""
     from convert.pipeline import parse_variants, run_convert
 
-    with cli_errors():  # the gate's failure exits 6, see edge_runtime.exitcodes
+    with cli_errors():  # the gate's failure exits 6, see edge_runtime.errors.ExitCode
         run_convert(source, out, variants=parse_variants(quantize), calibration_samples=calibration_samples,
-                    calibration_clip=calibration_clip,  # type: ignore[arg-type]
-                    activation_ranges=activation_ranges,
-                    max_drop_pp=max_drop, data=data, force=force, echo=click.echo)
+                    calibration_clip=calibration_clip, activation_ranges=activation_ranges,
+                    max_drop_pp=max_drop, data=data, force=force)
 
 
-def _clip(value: str) -> float | str:
+def _clip(value: str) -> float | Literal["auto"]:
     """``auto`` or a percentile in (50, 100]."""
     if value == "auto":
-        return value
+        return "auto"
     try:
         pct = float(value)
     except ValueError:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.classifier import Classifier
+from edge_runtime.device.classifier import Classifier
 
 ARENA_GRANULE = 256
 
@@ -79,7 +79,7 @@ def micro_check(content: bytes, inputs: npt.NDArray[np.float32], windows: int = 
         "available": True,
         "runs": True,
         "arena_bytes": int(arena),
-        "windows": int(len(x)),
+        "windows": len(x),
         "bit_exact": bool(diff.max(initial=0) == 0),
         "mismatched_values": int((diff > 0).sum()),
         "max_abs_diff": int(diff.max(initial=0)),

@@ -1,27 +1,31 @@
 """The conversion job behind ``har-convert``: convert, validate, gate, write manifest and report.
 
-Everything lands in a temp directory renamed into place at the end; a gate failure still
-writes the files (marked failed in the report) and is signalled by :class:`GateFailed`.
+:func:`run_convert` is a facade over the stages below. Everything lands in a temp directory
+renamed into place at the end; a gate failure still writes the files (marked failed in the
+report) and is signalled by :class:`edge_runtime.errors.GateFailed`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from convert import micro
+from convert.calibration import Clip, Int8Result, calibration_inputs, quantize_int8
 from convert.report import render_markdown
 from convert.validate import Gate, validate_variant
-from convert.variants import DEFAULT_VARIANTS, RANGES, RANGES_CHOICES, VARIANTS, Ranges, RangesChoice, convert
-from edge_runtime.classifier import Classifier
+from convert.variants import DEFAULT_VARIANTS, RangesChoice, convert
 from edge_runtime.contract import model_inputs
-from edge_runtime.datasets import Splits, load_splits
-from edge_runtime import exitcodes
-from edge_runtime.errors import HarliteError, ModelError
-from edge_runtime.integrity import sha256
+from edge_runtime.datasets.catalog import load_splits
+from edge_runtime.datasets.windows import Splits
+from edge_runtime.errors import GateFailed, ModelError, UsageError
 from edge_runtime.fileio import (
     atomic_directory,
     atomic_write_bytes,
@@ -29,120 +33,169 @@ from edge_runtime.fileio import (
     atomic_write_text,
     refuse_existing,
 )
+from edge_runtime.integrity import sha256
 from edge_runtime.manifest import Manifest, ModelFile
 from edge_runtime.metrics import classification_report
+from edge_runtime.qtyping import Variant
+from edge_runtime.reports import ConversionData, ConversionReport, FloatReference, GateResult, VariantReport
+from edge_runtime.sysinfo import package_versions
 from train.plots import plot_confusion
-from train.run import load_trained, package_versions
+from train.run import LoadedModel, load_trained
 
-Echo = Callable[[str], None]
-
-
-class GateFailed(HarliteError):
-    """A converted variant lost more accuracy than allowed; the files were still written."""
-
-    exit_code = exitcodes.GATE_FAILED
-
-    def __init__(self, out: Path, failures: list[str]) -> None:
-        super().__init__(f"accuracy gate failed: {'; '.join(failures)} (files kept in {out}, marked failed)")
-        self.out = out
-        self.failures = failures
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ConvertResult:
+    """Where the files went and what the report says."""
+
     out: Path
-    report: dict[str, Any]
-
-
-def parse_variants(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """``"int8,float16"`` -> ('int8', 'float16'); unknown names raise ``ValueError``."""
-    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
-    bad = [n for n in names if n not in VARIANTS]
-    if bad or not names:
-        raise ValueError(f"unknown variants {bad or names}; choose from {list(VARIANTS)}")
-    return tuple(dict.fromkeys(names))
-
-
-#: Default percentile for clipping calibration inputs, chosen on the validation subjects
-#: (scripts/tune_calibration.py, scripts/cv_calibration.py, docs/benchmarks.md): z-scored IMU
-#: inputs have heavy tails (-13..+15 std), and a min/max input scale then resolves only ~0.1 std.
-DEFAULT_CALIBRATION_CLIP = 99.9
-
-
-def calibration_inputs(splits: Splits, spec: Any) -> np.ndarray:
-    """Model inputs of the training windows, computed by the shared input code."""
-    return model_inputs(splits.train.raw, spec)
-
-
-def clip_calibration(x: np.ndarray, percentile: float | None) -> tuple[np.ndarray, list[float] | None]:
-    """Clip calibration inputs to the [100-p, p] percentiles of all their values, so the int8
-    input scale covers the bulk of the data instead of its rare extremes (saturated at run time)."""
-    if percentile is None or percentile >= 100:
-        return x, None
-    if not 50 < percentile < 100:
-        raise ValueError(f"calibration clip percentile must lie in (50, 100], got {percentile}")
-    lo, hi = np.percentile(x, [100 - percentile, percentile])
-    return np.clip(x, lo, hi), [float(lo), float(hi)]
-
-
-#: ``auto`` calibration converts with each candidate (input clip percentile x activation-range
-#: rule) and keeps the one whose int8 top-1 agrees most often with the float model on up to
-#: RANGES_CHECK_WINDOWS training windows that were not used for calibration; on equal
-#: agreement the first wins (99.9 and min/max: TFLite's own rule). Scored by cross-validation
-#: over the training subjects (scripts/cv_calibration.py, docs/benchmarks.md): no single
-#: candidate is best for every model, and this check never looks at held-out data.
-CLIP_CANDIDATES: tuple[float, ...] = (DEFAULT_CALIBRATION_CLIP, 99.5)
-RANGES_CHECK_WINDOWS = 1000
-Clip = float | None | Literal["auto"]
+    report: ConversionReport
 
 
 @dataclass(frozen=True)
-class Int8Result:
-    """The int8 file and how it was calibrated."""
+class Reference:
+    """The held-out windows as model inputs and the float Keras model's answers on them."""
+
+    splits: Splits
+    inputs: npt.NDArray[np.float32]
+    probs: npt.NDArray[np.float32]
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Converted:
+    """One variant's file, manifest entry and validation."""
 
     content: bytes
-    calibration_windows: int
-    clip_percentile: float | None
-    clip_range: list[float] | None
-    ranges: Ranges
-    check: dict[str, Any] | None
+    entry: ModelFile
+    report: VariantReport
 
 
-def quantize_int8(model: Any, inputs: np.ndarray, samples: int, clip: Clip, ranges: RangesChoice,
-                  seed: int = 0) -> Int8Result:
-    """Full-integer int8 calibrated on ``samples`` of ``inputs`` (model inputs of training
-    windows); ``"auto"`` for ``clip`` or ``ranges`` picks among candidates on other windows."""
-    if ranges not in RANGES_CHOICES:
-        raise ValueError(f"unknown activation ranges {ranges!r}; choose from {list(RANGES_CHOICES)}")
-    clips = CLIP_CANDIDATES if clip == "auto" else (clip,)
-    rules: tuple[Ranges, ...] = RANGES if ranges == "auto" else (ranges,)
-    order = np.random.default_rng(seed).permutation(len(inputs))
-    results = []
-    for c in clips:
-        clipped, clip_range = clip_calibration(inputs, c)  # percentiles of all training windows
-        calib = clipped[order[:samples]]
-        results += [Int8Result(convert(model, "int8", calib, len(calib), seed, ranges=r), len(calib),
-                               c if clip_range else None, clip_range, r, None) for r in rules]
-    if len(results) == 1:
-        return results[0]
-    check = inputs[order[samples:samples + RANGES_CHECK_WINDOWS]]
-    check = check if len(check) else inputs[order[:RANGES_CHECK_WINDOWS]]
-    ref = model.predict(check, batch_size=512, verbose=0).argmax(1)
-    agreement = []
-    for res in results:
-        with Classifier(res.content) as clf:
-            agreement.append(float(np.mean(clf.predict_proba(check).argmax(1) == ref)))
-    best = int(np.argmax(agreement))  # the first of equals
-    tried = [{"clip_percentile": r.clip_percentile, "activation_ranges": r.ranges, "agreement": a}
-             for r, a in zip(results, agreement)]
-    return replace(results[best], check={"windows": len(check), "candidates": tried, "chosen": tried[best]})
+def parse_variants(spec: str | Sequence[str]) -> tuple[Variant, ...]:
+    """``"int8,float16"`` -> (INT8, FLOAT16); unknown names raise :class:`UsageError`."""
+    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    if not names:
+        raise UsageError(f"no variants given; choose from {[v.value for v in Variant]}")
+    bad = [n for n in names if n not in {v.value for v in Variant}]
+    if bad:
+        raise UsageError(f"unknown variants {bad}; choose from {[v.value for v in Variant]}")
+    return tuple(dict.fromkeys(Variant(n) for n in names))
+
+
+def held_out(loaded: LoadedModel, data: str | Splits | None) -> Splits:
+    """The data the model was trained on (or ``data``), checked against the model's classes and window."""
+    data = data if data is not None else loaded.config.get("data", "hapt")
+    splits = load_splits(data, loaded.spec.window) if isinstance(data, str) else data
+    if tuple(splits.test.class_names) != loaded.class_names:
+        raise ModelError(f"model classes {loaded.class_names} differ from the data's {splits.test.class_names}")
+    if splits.test.raw.shape[1] != loaded.spec.window.length:
+        raise ModelError(f"model expects {loaded.spec.window.length}-sample windows, "
+                         f"data has {splits.test.raw.shape[1]}")
+    return splits
+
+
+def float_reference(loaded: LoadedModel, splits: Splits) -> Reference:
+    """The float model's probabilities and report on the held-out windows."""
+    x = model_inputs(splits.test.raw, loaded.spec)
+    probs = loaded.model.predict(x, batch_size=512, verbose=0)
+    rep = classification_report(splits.test.labels, probs.argmax(1), splits.test.class_names)
+    log.info("Float Keras model: accuracy %.2f%% on %d held-out windows", 100 * rep["accuracy"], len(x))
+    return Reference(splits, x, probs, rep)
+
+
+def convert_variants(loaded: LoadedModel, ref: Reference, variants: Sequence[Variant], int8: Int8Result | None,
+                     gate: Gate) -> dict[Variant, Converted]:
+    """Each variant converted and validated through the device classifier."""
+    out = {}
+    test = ref.splits.test
+    for v in variants:
+        content = int8.content if v is Variant.INT8 and int8 else convert(loaded.model, v)
+        fname = f"model_{v}.tflite"
+        rep, t_in, t_out = validate_variant(content, fname, ref.inputs, test.labels, test.class_names, ref.probs,
+                                            ref.report["accuracy"], gate)
+        out[v] = Converted(content, ModelFile(v, fname, sha256(content).hexdigest(), len(content), t_in, t_out), rep)
+        log.info("%-8s %7.1f KiB  accuracy %.2f%%  drop %+.2f pp  agreement %.2f%%  invoke %.1f µs  %s", v,
+                 len(content) / 1024, 100 * rep.accuracy, rep.drop_pp, 100 * rep.agreement, rep.invoke_us["p50"],
+                 "pass" if rep.passed else "FAIL: " + "; ".join(rep.failures))
+    return out
+
+
+def check_micro(converted: dict[Variant, Converted], inputs: npt.NDArray[np.float32]) -> dict[str, Any] | None:
+    """TFLite-Micro arena and bit-exactness of the int8 file, when there is one."""
+    if Variant.INT8 not in converted:
+        return None
+    rep = micro.micro_check(converted[Variant.INT8].content, inputs)
+    if rep.get("runs"):
+        log.info("TFLM: arena %s bytes, %s vs LiteRT reference kernels", rep["arena_bytes"],
+                 "bit-exact" if rep["bit_exact"] else "NOT bit-exact")
+    else:
+        log.info("TFLM: %s", rep.get("reason"))
+    return rep
+
+
+def build_manifest(out: Path, loaded: LoadedModel, converted: dict[Variant, Converted]) -> Manifest:
+    """``model.json``: the files with hashes and tensors, labels, input spec, training run."""
+    run_id = str(loaded.config.get("run_id", "unknown"))
+    arch = str(loaded.config.get("fit", {}).get("arch", loaded.model.name))
+    default = Variant.INT8 if Variant.INT8 in converted else next(iter(converted))
+    versions = package_versions(("harlite", "tensorflow", "ai-edge-litert"), missing="not installed")
+    return Manifest(
+        directory=out, model_id=f"{arch}-{run_id}-{converted[default].entry.sha256[:12]}", default_variant=default,
+        files={v: c.entry for v, c in converted.items()}, labels=loaded.class_names, input_spec=loaded.spec,
+        training={"run_id": run_id, "arch": arch, "source": str(loaded.path),
+                  "metrics": training_summary(loaded.path.parent)},
+        versions={k: versions[k] for k in ("harlite", "tensorflow", "ai-edge-litert")},
+    )
+
+
+def build_report(manifest: Manifest, loaded: LoadedModel, ref: Reference, converted: dict[Variant, Converted],
+                 int8: Int8Result | None, requested: dict[str, Any], gate: Gate,
+                 micro_rep: dict[str, Any] | None) -> ConversionReport:
+    """``report.json``: data and calibration, the float reference, each variant, the gate."""
+    failures = [f"{v}: {f}" for v, c in converted.items() for f in c.report.failures]
+    test = ref.splits.test
+    return ConversionReport(
+        model_id=manifest.model_id,
+        source={"model": str(loaded.path), "run_id": manifest.training["run_id"], "arch": manifest.training["arch"]},
+        data=ConversionData(
+            source=ref.splits.source, test_windows=len(ref.inputs),
+            test_subjects=sorted({int(s) for s in test.subjects}),
+            calibration_windows=int8.calibration_windows if int8 else 0,
+            calibration_clip_percentile=int8.clip_percentile if int8 else None,
+            calibration_clip_range=int8.clip_range if int8 else None,
+            activation_ranges=int8.ranges if int8 else None, calibration_requested=requested,
+            calibration_check=int8.check if int8 else None),
+        float=FloatReference(ref.report["accuracy"], ref.report["macro_f1"],
+                             {k: v["recall"] for k, v in ref.report["per_class"].items()}),
+        variants={str(v): c.report for v, c in converted.items()},
+        gate=GateResult(not failures, gate.max_drop_pp, gate.min_agreement, failures),
+        micro=micro_rep,
+        versions=package_versions(("harlite", "tensorflow", "keras", "numpy", "ai-edge-litert"),
+                                  missing="not installed"),
+    )
+
+
+def write_outputs(out: Path, force: bool, converted: dict[Variant, Converted], manifest: Manifest,
+                  report: ConversionReport, class_names: tuple[str, ...]) -> None:
+    """Every file into a temp directory, renamed over ``out`` at the end."""
+    with atomic_directory(out, force=force) as tmp:
+        for c in converted.values():
+            atomic_write_bytes(tmp / c.entry.file, c.content)
+        atomic_write_json(tmp / "model.json", manifest.to_dict())
+        atomic_write_json(tmp / "report.json", report.to_dict())
+        atomic_write_text(tmp / "report.md", render_markdown(report))
+        if Variant.INT8 in converted:
+            r = converted[Variant.INT8].report
+            plot_confusion(r.confusion_matrix, class_names, tmp / "confusion_int8.png",
+                           f"int8: accuracy {100 * r.accuracy:.2f}% (float {100 * report.float.accuracy:.2f}%)")
 
 
 def run_convert(
     source: str | Path,
     out: str | Path,
     *,
-    variants: Sequence[str] = DEFAULT_VARIANTS,
+    variants: Sequence[Variant | str] = DEFAULT_VARIANTS,
     calibration_samples: int = 500,
     calibration_clip: Clip = "auto",
     activation_ranges: RangesChoice = "auto",
@@ -150,102 +203,30 @@ def run_convert(
     data: str | Splits | None = None,
     force: bool = False,
     seed: int = 0,
-    echo: Echo = print,
 ) -> ConvertResult:
     """Convert a trained model to each variant, validate on the held-out subjects, write everything."""
-    out = Path(out)
+    out, chosen = Path(out), parse_variants([str(v) for v in variants])
     refuse_existing(out, force)
     loaded = load_trained(source)
-    spec = loaded.spec
-    data = data if data is not None else loaded.config.get("data", "hapt")
-    splits = load_splits(data, spec.window) if isinstance(data, str) else data
-    if tuple(splits.test.class_names) != loaded.class_names:
-        raise ModelError(f"model classes {loaded.class_names} differ from the data's {splits.test.class_names}")
-    if splits.test.raw.shape[1] != spec.window.length:
-        raise ModelError(f"model expects {spec.window.length}-sample windows, data has {splits.test.raw.shape[1]}")
+    ref = float_reference(loaded, held_out(loaded, data))
+    int8 = (quantize_int8(loaded.model, calibration_inputs(ref.splits, loaded.spec), calibration_samples,
+                          calibration_clip, activation_ranges, seed) if Variant.INT8 in chosen else None)
     gate = Gate(max_drop_pp=max_drop_pp)
-    x_test = model_inputs(splits.test.raw, spec)
-    float_probs = loaded.model.predict(x_test, batch_size=512, verbose=0)
-    float_rep = classification_report(splits.test.labels, float_probs.argmax(1), splits.test.class_names)
-    echo(f"Float Keras model: accuracy {100 * float_rep['accuracy']:.2f}% on {len(x_test)} held-out windows")
-    int8 = (quantize_int8(loaded.model, calibration_inputs(splits, spec), calibration_samples, calibration_clip,
-                          activation_ranges, seed) if "int8" in variants else None)
-    training = loaded.config
-    run_id = str(training.get("run_id", "unknown"))
-    arch = str(training.get("fit", {}).get("arch", loaded.model.name))
-    files: dict[str, ModelFile] = {}
-    contents: dict[str, bytes] = {}
-    reports: dict[str, Any] = {}
-    for v in variants:
-        content = int8.content if v == "int8" and int8 else convert(loaded.model, v)
-        rep, t_in, t_out = validate_variant(content, x_test, splits.test.labels, splits.test.class_names, float_probs,
-                                  float_rep["accuracy"], gate)
-        fname = f"model_{v}.tflite"
-        rep["file"] = fname
-        reports[v] = rep
-        contents[v] = content
-        files[v] = ModelFile(v, fname, sha256(content).hexdigest(), len(content), t_in, t_out)
-        echo(f"{v:8s} {len(content) / 1024:7.1f} KiB  accuracy {100 * rep['accuracy']:.2f}%  "
-             f"drop {rep['drop_pp']:+.2f} pp  agreement {100 * rep['agreement']:.2f}%  "
-             f"invoke {rep['invoke_us']['p50']:.1f} µs  {'pass' if rep['passed'] else 'FAIL: ' + '; '.join(rep['failures'])}")
-    micro_rep = None
-    if "int8" in contents:
-        micro_rep = micro.micro_check(contents["int8"], x_test)
-        if micro_rep.get("runs"):
-            echo(f"TFLM: arena {micro_rep['arena_bytes']} bytes, "
-                 f"{'bit-exact' if micro_rep['bit_exact'] else 'NOT bit-exact'} vs LiteRT reference kernels")
-        else:
-            echo(f"TFLM: {micro_rep.get('reason')}")
-    failures = [f"{v}: {f}" for v, r in reports.items() for f in r["failures"]]
-    default = "int8" if "int8" in files else next(iter(files))
-    versions = package_versions()
-    model_id = f"{arch}-{run_id}-{files[default].sha256[:12]}"
-    manifest = Manifest(
-        directory=out, model_id=model_id, default_variant=default, files=files, labels=loaded.class_names,
-        input_spec=spec,
-        training={"run_id": run_id, "arch": arch, "source": str(loaded.path),
-                  "metrics": _training_summary(loaded.path.parent)},
-        versions={k: versions[k] for k in ("harlite", "tensorflow", "ai-edge-litert")},
-    )
-    report = {
-        "schema": 1,
-        "model_id": model_id,
-        "source": {"model": str(loaded.path), "run_id": run_id, "arch": arch},
-        "data": {"source": splits.source, "test_windows": len(x_test),
-                 "test_subjects": sorted({int(s) for s in splits.test.subjects}),
-                 "calibration_windows": int8.calibration_windows if int8 else 0,
-                 "calibration_clip_percentile": int8.clip_percentile if int8 else None,
-                 "calibration_clip_range": int8.clip_range if int8 else None,
-                 "activation_ranges": int8.ranges if int8 else None,
-                 "calibration_requested": {"clip_percentile": calibration_clip, "activation_ranges": activation_ranges},
-                 "calibration_check": int8.check if int8 else None},
-        "float": {"accuracy": float_rep["accuracy"], "macro_f1": float_rep["macro_f1"],
-                  "per_class_recall": {k: v["recall"] for k, v in float_rep["per_class"].items()}},
-        "variants": reports,
-        "gate": {"passed": not failures, "max_drop_pp": max_drop_pp, "min_agreement": gate.min_agreement,
-                 "failures": failures},
-        "micro": micro_rep,
-        "versions": versions,
-    }
-    with atomic_directory(out, force=force) as tmp:
-        for v, content in contents.items():
-            atomic_write_bytes(tmp / files[v].file, content)
-        atomic_write_json(tmp / "model.json", manifest.to_dict())
-        atomic_write_json(tmp / "report.json", report)
-        atomic_write_text(tmp / "report.md", render_markdown(report))
-        if "int8" in reports:
-            r = reports["int8"]
-            plot_confusion(r["confusion_matrix"], splits.test.class_names, tmp / "confusion_int8.png",
-                           f"int8: accuracy {100 * r['accuracy']:.2f}% (float {100 * float_rep['accuracy']:.2f}%)")
-    echo(f"Wrote {out} (manifest model.json, default {default}); gate {'passed' if not failures else 'FAILED'}")
-    if failures:
-        raise GateFailed(out, failures)
+    converted = convert_variants(loaded, ref, chosen, int8, gate)
+    micro_rep = check_micro(converted, ref.inputs)
+    manifest = build_manifest(out, loaded, converted)
+    requested = {"clip_percentile": calibration_clip, "activation_ranges": activation_ranges}
+    report = build_report(manifest, loaded, ref, converted, int8, requested, gate, micro_rep)
+    write_outputs(out, force, converted, manifest, report, ref.splits.test.class_names)
+    log.info("Wrote %s (manifest model.json, default %s); gate %s", out, manifest.default_variant,
+             "passed" if report.gate.passed else "FAILED")
+    if not report.gate.passed:
+        raise GateFailed(out, report.gate.failures)
     return ConvertResult(out, report)
 
 
-def _training_summary(run_dir: Path) -> dict[str, Any]:
-    import json
-
+def training_summary(run_dir: Path) -> dict[str, Any]:
+    """The training run's summary and selection, for the manifest (empty when unreadable)."""
     try:
         m = json.loads((run_dir / "metrics.json").read_text())
         return {"summary": m.get("summary"), "selected": m.get("selected")}

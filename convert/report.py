@@ -2,55 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any
+from edge_runtime.reports import ConversionData, ConversionReport
 
 
 def _pct(v: float) -> str:
     return f"{100 * v:.2f}%"
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: ConversionReport) -> str:
     """The report a person reads first: one table, then per-class deltas, then MCU readiness."""
-    fl = report["float"]
-    gate = report["gate"]
+    fl, gate, variants = report.float, report.gate, report.variants
     lines = [
-        f"# Conversion report: {report['model_id']}",
+        f"# Conversion report: {report.model_id}",
         "",
-        f"**Gate: {'PASSED' if gate['passed'] else 'FAILED'}** (max drop {gate['max_drop_pp']:.2f} pp, "
-        f"min agreement {100 * gate['min_agreement']:.0f}%)"
-        + ("" if gate["passed"] else " — " + "; ".join(gate["failures"])),
+        f"**Gate: {'PASSED' if gate.passed else 'FAILED'}** (max drop {gate.max_drop_pp:.2f} pp, "
+        f"min agreement {100 * gate.min_agreement:.0f}%)"
+        + ("" if gate.passed else " — " + "; ".join(gate.failures)),
         "",
-        f"Held-out data: {report['data']['source']}, {report['data']['test_windows']} windows of subjects "
-        f"{report['data']['test_subjects']}. Validated through `edge_runtime.classifier.Classifier` "
+        f"Held-out data: {report.data.source}, {report.data.test_windows} windows of subjects "
+        f"{report.data.test_subjects}. Validated through `edge_runtime.device.classifier.Classifier` "
         "(the device code path), one batch-1 invoke per window.",
         "",
-        _calibration_line(report["data"]),
+        _calibration_line(report.data),
         "",
         "| variant | file | size | accuracy | drop | agreement with float | macro-F1 | invoke p50 (1 thread) | gate |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
-        f"| Keras float | {report['source']['model']} | | {_pct(fl['accuracy'])} | | | {_pct(fl['macro_f1'])} | | |",
+        f"| Keras float | {report.source['model']} | | {_pct(fl.accuracy)} | | | {_pct(fl.macro_f1)} | | |",
     ]
-    for name, v in report["variants"].items():
+    for name, v in variants.items():
         lines.append(
-            f"| {name} | {v['file']} | {v['bytes'] / 1024:.1f} KiB | {_pct(v['accuracy'])} | {v['drop_pp']:+.2f} pp | "
-            f"{_pct(v['agreement'])} | {_pct(v['macro_f1'])} | {v['invoke_us']['p50']:.1f} µs | "
-            f"{'pass' if v['passed'] else 'FAIL'} |"
+            f"| {name} | {v.file} | {v.bytes / 1024:.1f} KiB | {_pct(v.accuracy)} | {v.drop_pp:+.2f} pp | "
+            f"{_pct(v.agreement)} | {_pct(v.macro_f1)} | {v.invoke_us['p50']:.1f} µs | "
+            f"{'pass' if v.passed else 'FAIL'} |"
         )
-    names = list(fl["per_class_recall"])
     lines += ["", "## Per-class recall (variant minus float, pp)", "",
-              "| class | float | " + " | ".join(report["variants"]) + " |",
-              "|---|---:|" + "---:|" * len(report["variants"])]
-    for c in names:
-        cells = [f"{100 * (v['per_class_recall'][c] - fl['per_class_recall'][c]):+.2f}" for v in report["variants"].values()]
-        lines.append(f"| {c} | {_pct(fl['per_class_recall'][c])} | " + " | ".join(cells) + " |")
+              "| class | float | " + " | ".join(variants) + " |",
+              "|---|---:|" + "---:|" * len(variants)]
+    for c, recall in fl.per_class_recall.items():
+        cells = [f"{100 * (v.per_class_recall[c] - recall):+.2f}" for v in variants.values()]
+        lines.append(f"| {c} | {_pct(recall)} | " + " | ".join(cells) + " |")
     lines += ["", "## Model", ""]
-    for name, v in report["variants"].items():
-        lines.append(f"- {name}: {v['macs']:,} MACs; prob. diff vs float mean {v['prob_diff_mean']:.4f} / max "
-                     f"{v['prob_diff_max']:.4f}; ops {', '.join(f'{k}×{n}' for k, n in v['op_counts'].items())}")
-    if "int8" in report["variants"] and "float32" in report["variants"]:
-        ratio = report["variants"]["int8"]["bytes"] / report["variants"]["float32"]["bytes"]
+    for name, v in variants.items():
+        lines.append(f"- {name}: {v.macs:,} MACs; prob. diff vs float mean {v.prob_diff_mean:.4f} / max "
+                     f"{v.prob_diff_max:.4f}; ops {', '.join(f'{k}×{n}' for k, n in v.op_counts.items())}")
+    if "int8" in variants and "float32" in variants:
+        ratio = variants["int8"].bytes / variants["float32"].bytes
         lines.append(f"- int8 file is {100 * ratio:.1f}% of the float32 file")
-    mcu = report.get("micro")
+    mcu = report.micro
     lines += ["", "## MCU readiness (TFLite Micro)", ""]
     if not mcu:
         lines.append("Not checked (no int8 variant).")
@@ -65,23 +63,23 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"({mcu['mismatched_values']} differing int8 outputs, max |diff| {mcu['max_abs_diff']}), "
             f"top-1 agreement {_pct(mcu['top1_agreement'])}."
         )
-    lines += ["", f"Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}", ""]
+    lines += ["", f"Versions: {', '.join(f'{k} {v}' for k, v in report.versions.items())}", ""]
     return "\n".join(lines)
 
 
-def _calibration_line(d: dict[str, Any]) -> str:
+def _calibration_line(d: ConversionData) -> str:
     """How the int8 file was calibrated, and what ``auto`` compared, in one paragraph."""
-    if not d.get("calibration_windows"):
+    if not d.calibration_windows or d.activation_ranges is None:
         return "No int8 variant."
-    clip = (f"inputs clipped to their {d['calibration_clip_percentile']} percentile range "
-            f"({d['calibration_clip_range'][0]:.2f} .. {d['calibration_clip_range'][1]:.2f}; values beyond saturate "
-            "on the device)" if d.get("calibration_clip_range") else "inputs unclipped")
-    rule = {"mean": "the mean of each window's min and max", "minmax": "min/max over all windows"}[d["activation_ranges"]]
-    line = f"int8 calibration: {d['calibration_windows']} shuffled training windows, {clip}; activation ranges: {rule}."
-    check = d.get("calibration_check")
+    r = d.calibration_clip_range
+    clip = (f"inputs clipped to their {d.calibration_clip_percentile} percentile range "
+            f"({r[0]:.2f} .. {r[1]:.2f}; values beyond saturate on the device)" if r else "inputs unclipped")
+    rule = {"mean": "the mean of each window's min and max", "minmax": "min/max over all windows"}[d.activation_ranges]
+    line = f"int8 calibration: {d.calibration_windows} shuffled training windows, {clip}; activation ranges: {rule}."
+    check = d.calibration_check
     if check:
-        tried = ", ".join(f"clip {c['clip_percentile']} + {c['activation_ranges']}: {100 * c['agreement']:.1f}%"
-                          for c in check["candidates"])
-        line += (f" Chosen automatically by top-1 agreement with float on {check['windows']} other training windows "
+        tried = ", ".join(f"clip {c.clip_percentile} + {c.activation_ranges}: {100 * c.agreement:.1f}%"
+                          for c in check.candidates)
+        line += (f" Chosen automatically by top-1 agreement with float on {check.windows} other training windows "
                  f"({tried}).")
     return line

@@ -1,22 +1,22 @@
 """Validation of converted files through the device code path, against the float Keras model.
 
 Held-out windows -> :func:`edge_runtime.contract.model_inputs` -> the device's
-:class:`edge_runtime.classifier.Classifier` (quantise, invoke, dequantise): the same
+:class:`edge_runtime.device.classifier.Classifier` (quantise, invoke, dequantise): the same
 code ``har-edge`` runs, so the accuracy reported here is the device's accuracy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.classifier import Classifier
+from edge_runtime.device.classifier import Classifier
 from edge_runtime.manifest import TensorInfo
+from edge_runtime.measure.modelinfo import invoke_latency_us, model_info
 from edge_runtime.metrics import classification_report
-from edge_runtime.modelinfo import invoke_latency_us, model_info
+from edge_runtime.reports import VariantReport
 
 MIN_AGREEMENT = 0.98
 
@@ -40,13 +40,14 @@ class Gate:
 
 def validate_variant(
     content: bytes,
+    file: str,
     inputs: npt.NDArray[np.float32],
     labels: npt.NDArray[np.int64],
     class_names: tuple[str, ...],
     float_probs: npt.NDArray[np.float32],
     float_accuracy: float,
     gate: Gate,
-) -> tuple[dict[str, Any], TensorInfo, TensorInfo]:
+) -> tuple[VariantReport, TensorInfo, TensorInfo]:
     """Metrics of one converted file on held-out model inputs; returns (report, input and output
     tensor info for the manifest)."""
     with Classifier(content) as clf:
@@ -59,20 +60,10 @@ def validate_variant(
     diff = np.abs(probs - float_probs)
     info = model_info(content)
     failures = gate.check(drop_pp, agreement)
-    return {
-        "bytes": len(content),
-        "accuracy": rep["accuracy"],
-        "macro_f1": rep["macro_f1"],
-        "drop_pp": drop_pp,
-        "agreement": agreement,
-        "prob_diff_mean": float(diff.mean()),
-        "prob_diff_max": float(diff.max()),
-        "per_class_recall": {k: v["recall"] for k, v in rep["per_class"].items()},
-        "confusion_matrix": rep["confusion_matrix"],
-        "ops": list(info.ops),
-        "op_counts": info.op_counts,
-        "macs": info.macs,
-        "invoke_us": invoke_latency_us(content),
-        "passed": not failures,
-        "failures": failures,
-    }, t_in, t_out
+    return VariantReport(
+        file=file, bytes=len(content), accuracy=rep["accuracy"], macro_f1=rep["macro_f1"], drop_pp=drop_pp,
+        agreement=agreement, prob_diff_mean=float(diff.mean()), prob_diff_max=float(diff.max()),
+        per_class_recall={k: v["recall"] for k, v in rep["per_class"].items()},
+        confusion_matrix=rep["confusion_matrix"], ops=list(info.ops), op_counts=info.op_counts, macs=info.macs,
+        invoke_us=invoke_latency_us(content), passed=not failures, failures=failures,
+    ), t_in, t_out

@@ -10,18 +10,19 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from typing import TYPE_CHECKING, Callable, Iterator, Literal
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.errors import ModelError
+from edge_runtime.errors import ConversionError, UsageError
+from edge_runtime.qtyping import Variant
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-VARIANTS: tuple[str, ...] = ("int8", "float16", "dynamic", "float32")
-DEFAULT_VARIANTS: tuple[str, ...] = ("int8", "float32")
+DEFAULT_VARIANTS: tuple[Variant, ...] = (Variant.INT8, Variant.FLOAT32)
 
 #: How int8 activation ranges are set from the calibration windows. ``minmax`` is the TFLite
 #: calibrator's own rule (the extremes over all windows); ``mean`` averages each window's
@@ -34,9 +35,6 @@ RANGES: tuple[Ranges, ...] = ("minmax", "mean")
 RangesChoice = Literal["auto", "minmax", "mean"]
 RANGES_CHOICES: tuple[RangesChoice, ...] = ("auto", "minmax", "mean")
 
-
-class ConversionError(ModelError):
-    """The TFLite converter failed for a variant."""
 
 
 def batch1(model: keras.Model) -> keras.Model:
@@ -70,7 +68,7 @@ def averaged_ranges(calibrated: bytes, inputs: Iterator[list[np.ndarray]]) -> by
     """
     from tensorflow.lite.tools import flatbuffer_utils
 
-    from edge_runtime.litert import Interpreter
+    from edge_runtime.device.litert import Interpreter
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
     graph = model.subgraphs[0]
@@ -97,7 +95,7 @@ def averaged_ranges(calibrated: bytes, inputs: Iterator[list[np.ndarray]]) -> by
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def _converter(model: keras.Model):  # type: ignore[no-untyped-def]
+def _converter(model: keras.Model) -> Any:
     import tensorflow as tf
 
     try:
@@ -111,7 +109,7 @@ def _converter(model: keras.Model):  # type: ignore[no-untyped-def]
         return tf.lite.TFLiteConverter.from_saved_model(tmp)
 
 
-def convert(model: keras.Model, variant: str, calibration: npt.NDArray[np.float32] | None = None,
+def convert(model: keras.Model, variant: str | Variant, calibration: npt.NDArray[np.float32] | None = None,
             calibration_samples: int = 500, seed: int = 0, fixed_batch: bool = True,
             ranges: Ranges = "minmax") -> bytes:
     """Convert ``model`` (any batch) to a batch-1 TFLite flatbuffer of ``variant``
@@ -123,14 +121,13 @@ def convert(model: keras.Model, variant: str, calibration: npt.NDArray[np.float3
     """
     import tensorflow as tf
 
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; choose from {list(VARIANTS)}")
+    variant = Variant.parse(variant)
     if ranges not in RANGES:
-        raise ValueError(f"unknown activation ranges {ranges!r}; choose from {list(RANGES)}")
+        raise UsageError(f"unknown activation ranges {ranges!r}; choose from {list(RANGES)}")
     conv = _converter(batch1(model) if fixed_batch else model)
-    if variant == "int8":
+    if variant is Variant.INT8:
         if calibration is None or len(calibration) == 0:
-            raise ValueError("int8 conversion needs calibration windows")
+            raise UsageError("int8 conversion needs calibration windows")
         rep = representative(calibration, calibration_samples, seed)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = rep
@@ -139,10 +136,10 @@ def convert(model: keras.Model, variant: str, calibration: npt.NDArray[np.float3
         conv.inference_output_type = tf.int8
         if ranges == "mean":
             return _quantize_with_averaged_ranges(conv, rep)
-    elif variant == "float16":
+    elif variant is Variant.FLOAT16:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.target_spec.supported_types = [tf.float16]
-    elif variant == "dynamic":
+    elif variant is Variant.DYNAMIC:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its signature
@@ -151,7 +148,7 @@ def convert(model: keras.Model, variant: str, calibration: npt.NDArray[np.float3
         raise ConversionError(f"{variant} conversion failed: {exc}") from exc
 
 
-def _quantize_with_averaged_ranges(conv, rep: Callable[[], Iterator[list[np.ndarray]]]) -> bytes:  # type: ignore[no-untyped-def]
+def _quantize_with_averaged_ranges(conv: Any, rep: Callable[[], Iterator[list[np.ndarray]]]) -> bytes:
     """Calibrate only, average the ranges, then quantise as the converter itself would
     (TF's QuantizationDebugger takes the same two private steps)."""
     import tensorflow as tf

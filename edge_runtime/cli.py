@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from edge_runtime.exitcodes import cli_errors
-from edge_runtime.ingest import Units
-from edge_runtime.smoothing import SmoothingConfig
-from edge_runtime.stream import StreamConfig
+from edge_runtime.cliutil import EXIT_CODES_HELP, SubjectsParam, cli_errors, log_level_option
+from edge_runtime.device.ingest import AccUnit, GyroUnit, Units
+from edge_runtime.device.smoothing import SmoothingConfig
+from edge_runtime.device.stream import StreamConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from edge_runtime.datasets.subjects import SubjectSelection
 
 
 def stream_options(f: Any) -> Any:
@@ -38,16 +41,17 @@ def stream_options(f: Any) -> Any:
     return f
 
 
-def _stream_config(hop: int | None, smooth: int, min_confidence: float, min_dwell: int, acc_unit: str,
-                   gyro_unit: str, input_rate: float | None, max_gap: float | None, probs: bool) -> StreamConfig:
+def _stream_config(hop: int | None, smooth: int, min_confidence: float, min_dwell: int, acc_unit: AccUnit,
+                   gyro_unit: GyroUnit, input_rate: float | None, max_gap: float | None, probs: bool) -> StreamConfig:
     return StreamConfig(
-        units=Units(acc_unit, gyro_unit),  # type: ignore[arg-type]
+        units=Units(acc_unit, gyro_unit),
         input_rate_hz=input_rate, max_gap_s=max_gap, hop=hop,
         smoothing=SmoothingConfig(smooth, min_confidence, min_dwell), include_probs=probs,
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
+@log_level_option
 def main() -> None:
     """harlite's on-device runtime: stream IMU samples through an int8 activity model."""
 
@@ -66,47 +70,46 @@ def main() -> None:
 def run(model: Path, source: str, sink: str, realtime: bool, stats_interval: float | None, threads: int,
         variant: str | None, **stream_kw: Any) -> None:
     """Classify a live or recorded IMU stream; records go to the sink as JSON lines."""
-    from edge_runtime.daemon import run_from_options, summarize
+    from edge_runtime.device.daemon import run_from_options
 
     with cli_errors():
-        cfg = _stream_config(**stream_kw)
-        final = run_from_options(model, source, sink, cfg, realtime=realtime, stats_interval=stats_interval,
-                                 threads=threads, variant=variant, stop=threading.Event())
-    click.echo(f"har-edge: done: {summarize(final)}", err=True)
+        run_from_options(model, source, sink, _stream_config(**stream_kw), realtime=realtime,
+                         stats_interval=stats_interval, threads=threads, variant=variant, stop=threading.Event())
 
 
 @main.command("eval")
 @click.option("--model", "model", type=click.Path(path_type=Path), required=True,
               help="model.json (manifest) or its directory")
 @click.option("--data", default="hapt", show_default=True, help="hapt or hapt:PATH (continuous recordings)")
-@click.option("--subjects", default="test", show_default=True, help="test, train, all or ids like 2,4")
+@click.option("--subjects", type=SubjectsParam("test", "train", "all"), default="test", show_default=True,
+              help="test, train, all or ids like 2,4")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the full report here")
 @click.option("--timeline", type=click.Path(path_type=Path), help="PNG of truth vs prediction, first recording")
 @stream_options
-def eval_(model: Path, data: str, subjects: str, json_out: Path | None, timeline: Path | None,
+def eval_(model: Path, data: str, subjects: SubjectSelection, json_out: Path | None, timeline: Path | None,
           **stream_kw: Any) -> None:
     """Replay held-out recordings through the daemon's code path and score them."""
-    from edge_runtime.evaluate import streaming_eval
     from edge_runtime.fileio import atomic_write_json
+    from edge_runtime.measure.evaluate import streaming_eval
 
     with cli_errors():
         rep = streaming_eval(model, data, subjects, _stream_config(**stream_kw), timeline)
-    click.echo(f"{rep['model_id']} on {rep['recordings']} recordings of subjects {rep['subjects']}")
-    click.echo(f"window accuracy    {100 * rep['window_accuracy']:.2f}% ({rep['windows_validated']} windows)")
-    click.echo(f"streaming accuracy {100 * rep['streaming_accuracy']:.2f}% ({rep['streaming_windows_labelled']} "
+        if json_out is not None:
+            atomic_write_json(json_out, rep.to_dict())
+    click.echo(f"{rep.model_id} on {rep.recordings} recordings of subjects {rep.subjects}")
+    click.echo(f"window accuracy    {100 * rep.window_accuracy:.2f}% ({rep.windows_validated} windows)")
+    click.echo(f"streaming accuracy {100 * rep.streaming_accuracy:.2f}% ({rep.streaming_windows_labelled} "
                f"labelled windows)")
-    for name, pc in rep["per_class"].items():
-        click.echo(f"  {name:20s} streaming recall {100 * pc['recall']:6.2f}%  (window {100 * pc['window_recall']:6.2f}%)")
-    d = rep["switch_delay_s"]
-    if d["median"] is not None:
-        click.echo(f"switch delay: median {d['median']:.2f} s, p90 {d['p90']:.2f} s, "
-                   f"{d['missed']} of {d['switches']} switches missed")
-    for kind, e in rep["emitted_during"].items():
-        top = ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(e["as"].items())[:3])
-        click.echo(f"{kind} windows ({e['windows']}) emitted as: {top}")
-    click.echo(f"throughput: {rep['samples_per_s']:,.0f} samples/s ({rep['samples']} samples)")
-    if json_out is not None:
-        atomic_write_json(json_out, rep)
+    for name, pc in rep.per_class.items():
+        click.echo(f"  {name:20s} streaming recall {100 * pc.recall:6.2f}%  (window {100 * pc.window_recall:6.2f}%)")
+    d = rep.switch_delay_s
+    if d.median is not None and d.p90 is not None:
+        click.echo(f"switch delay: median {d.median:.2f} s, p90 {d.p90:.2f} s, "
+                   f"{d.missed} of {d.switches} switches missed")
+    for kind, e in rep.emitted_during.items():
+        top = ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(e.as_.items())[:3])
+        click.echo(f"{kind} windows ({e.windows}) emitted as: {top}")
+    click.echo(f"throughput: {rep.samples_per_s:,.0f} samples/s ({rep.samples} samples)")
 
 
 @main.command()
@@ -119,24 +122,24 @@ def eval_(model: Path, data: str, subjects: str, json_out: Path | None, timeline
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the results here")
 def bench(model: Path, windows: int, repeat: int, threads: int, variant: str | None, json_out: Path | None) -> None:
     """Latency, throughput and memory of the device path on this machine."""
-    from edge_runtime.bench import run_bench
     from edge_runtime.fileio import atomic_write_json
+    from edge_runtime.measure.bench import run_bench
 
     with cli_errors():
         r = run_bench(model, windows, repeat, variant, threads)
-    mc = r["machine"]
-    click.echo(f"{r['model_id']} ({r['variant']}, {r['model_bytes'] / 1024:.1f} KiB), {r['threads']} thread(s)")
+        if json_out is not None:
+            atomic_write_json(json_out, r.to_dict())
+    mc = r.machine
+    click.echo(f"{r.model_id} ({r.variant}, {r.model_bytes / 1024:.1f} KiB), {r.threads} thread(s)")
     click.echo(f"machine: {mc['cpu']}, {mc['cores']} cores, {mc['os']}, " +
                ", ".join(f"{k} {v}" for k, v in mc["versions"].items()))
-    i, p = r["invoke_us"], r["path_us"]
-    click.echo(f"bare invoke      p50 {i['p50']:7.1f} µs  p90 {i['p90']:7.1f}  p99 {i['p99']:7.1f}  (n={i['n']})")
-    click.echo(f"per-window path  p50 {p['p50']:7.1f} µs  p99 {p['p99']:7.1f}  = {r['path_over_invoke']:.2f}x invoke")
-    click.echo(f"replay           {r['replay_samples_per_s']:,.0f} samples/s = {r['replay_x_realtime']:,.0f}x real time")
-    if "rss_mb" in r:
-        click.echo(f"start-up         import {1e3 * r['import_s']:.0f} ms, load {1e3 * r['load_s']:.1f} ms, "
-                   f"RSS after load {r['rss_mb']:.1f} MB")
-    if json_out is not None:
-        atomic_write_json(json_out, r)
+    i, p = r.invoke_us, r.path_us
+    click.echo(f"bare invoke      p50 {i['p50']:7.1f} µs  p90 {i['p90']:7.1f}  p99 {i['p99']:7.1f}  (n={i['n']:.0f})")
+    click.echo(f"per-window path  p50 {p['p50']:7.1f} µs  p99 {p['p99']:7.1f}  = {r.path_over_invoke:.2f}x invoke")
+    click.echo(f"replay           {r.replay_samples_per_s:,.0f} samples/s = {r.replay_x_realtime:,.0f}x real time")
+    if r.rss_mb is not None and r.import_s is not None and r.load_s is not None:
+        click.echo(f"start-up         import {1e3 * r.import_s:.0f} ms, load {1e3 * r.load_s:.1f} ms, "
+                   f"RSS after load {r.rss_mb:.1f} MB")
 
 
 if __name__ == "__main__":  # pragma: no cover

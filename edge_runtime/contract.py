@@ -10,8 +10,9 @@ gyroscope in rad/s, in the order of :data:`RAW_CHANNELS`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +68,9 @@ class InputSpec:
     features: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    # float32 constants for model_inputs, computed once (not compared, not serialised)
+    _mean32: FloatArray = field(init=False, repr=False, compare=False)
+    _inv_std32: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.features not in FEATURE_SETS:
@@ -81,7 +85,6 @@ class InputSpec:
             )
         if not all(np.isfinite(self.mean)) or not all(np.isfinite(s) and s > 0 for s in self.std):
             raise InputContractError("normalisation mean must be finite and std finite and > 0")
-        # float32 constants for model_inputs, computed once (not fields: no effect on eq/hash)
         mean32 = np.asarray(self.mean, dtype=np.float32)
         inv_std32 = (1.0 / np.asarray(self.std, dtype=np.float64)).astype(np.float32)
         mean32.flags.writeable = False
@@ -203,6 +206,6 @@ def model_inputs(raw_windows: npt.ArrayLike, spec: InputSpec) -> FloatArray:
         raise InputContractError(
             f"windows have {feats.shape[1]} samples, the model expects {spec.window.length}"
         )
-    out = feats - spec._mean32  # type: ignore[attr-defined]
-    out *= spec._inv_std32  # type: ignore[attr-defined]
+    out = feats - spec._mean32
+    out *= spec._inv_std32
     return out

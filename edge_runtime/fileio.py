@@ -10,18 +10,12 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from edge_runtime import exitcodes
-from edge_runtime.errors import HarliteError
-
-
-class OutputExistsError(HarliteError, FileExistsError):
-    """The output path exists and overwriting was not asked for."""
-
-    exit_code = exitcodes.OUTPUT_EXISTS
+from edge_runtime.errors import OutputExistsError
 
 
 def _umask() -> int:

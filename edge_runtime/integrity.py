@@ -8,14 +8,16 @@ not otherwise need. Falls back to hashlib where Python was built without its own
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def _sha256_factory() -> Callable[..., Any]:
     for module in ("_sha2", "_sha256"):
         try:
-            return importlib.import_module(module).sha256  # type: ignore[no-any-return]
+            factory: Callable[..., Any] = importlib.import_module(module).sha256
+            return factory
         except (ImportError, AttributeError):
             continue
     import hashlib

@@ -14,6 +14,7 @@ from typing import Any
 from edge_runtime.contract import InputSpec
 from edge_runtime.errors import InputContractError, ModelError
 from edge_runtime.integrity import sha256
+from edge_runtime.qtyping import Variant
 
 MANIFEST_FORMAT = "harlite-model"
 MANIFEST_SCHEMA = 1
@@ -30,14 +31,17 @@ class TensorInfo:
 
     @property
     def quantized(self) -> bool:
+        """Whether values are stored as int8/uint8 with an affine scale."""
         return self.dtype in ("int8", "uint8") and self.scale > 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest's JSON form."""
         return {"shape": list(self.shape), "dtype": self.dtype,
                 "quantization": {"scale": self.scale, "zero_point": self.zero_point}}
 
     @classmethod
     def from_dict(cls, d: Any) -> TensorInfo:
+        """Inverse of :meth:`to_dict`; raises KeyError/TypeError/ValueError on a bad entry."""
         q = d.get("quantization") or {}
         return cls(tuple(int(v) for v in d["shape"]), str(d["dtype"]), float(q.get("scale", 0.0)),
                    int(q.get("zero_point", 0)))
@@ -47,7 +51,7 @@ class TensorInfo:
 class ModelFile:
     """One converted file of a model: variant name, file name, hash and size."""
 
-    variant: str
+    variant: Variant
     file: str
     sha256: str
     bytes: int
@@ -61,8 +65,8 @@ class Manifest:
 
     directory: Path
     model_id: str
-    default_variant: str
-    files: dict[str, ModelFile]
+    default_variant: Variant
+    files: dict[Variant, ModelFile]
     labels: tuple[str, ...]
     input_spec: InputSpec
     training: dict[str, Any] = field(default_factory=dict)
@@ -72,9 +76,9 @@ class Manifest:
         """The entry of ``variant`` (default: the manifest's default, normally int8)."""
         name = variant or self.default_variant
         try:
-            return self.files[name]
-        except KeyError:
-            raise ModelError(f"manifest has no {name!r} model; it has {sorted(self.files)}") from None
+            return self.files[Variant(name)]
+        except (KeyError, ValueError):
+            raise ModelError(f"manifest has no {str(name)!r} model; it has {sorted(map(str, self.files))}") from None
 
     def read_model(self, variant: str | None = None) -> bytes:
         """The bytes of a model file, after checking its SHA-256 against the manifest."""
@@ -92,13 +96,14 @@ class Manifest:
         return data
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form written as ``model.json``."""
         return {
             "format": MANIFEST_FORMAT,
             "schema": MANIFEST_SCHEMA,
             "model_id": self.model_id,
-            "default_variant": self.default_variant,
+            "default_variant": str(self.default_variant),
             "files": {
-                k: {"file": f.file, "sha256": f.sha256, "bytes": f.bytes,
+                str(k): {"file": f.file, "sha256": f.sha256, "bytes": f.bytes,
                     "input": f.input.to_dict(), "output": f.output.to_dict()}
                 for k, f in self.files.items()
             },
@@ -122,6 +127,10 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ModelError(f"{p}: not a readable JSON manifest ({exc})") from exc
     if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT:
         raise ModelError(f"{p}: not a harlite model manifest (format != {MANIFEST_FORMAT!r})")
+    default = raw.get("default_variant")
+    if default not in {v.value for v in Variant}:
+        raise ModelError(f"{p}: manifest has no {default!r} model (default_variant must be one of "
+                         f"{[v.value for v in Variant]})")
     if raw.get("schema") != MANIFEST_SCHEMA:
         raise ModelError(f"{p}: manifest schema {raw.get('schema')!r} is not supported (want {MANIFEST_SCHEMA})")
     try:
@@ -129,9 +138,10 @@ def load_manifest(path: str | Path) -> Manifest:
         labels = tuple(str(s) for s in raw["labels"])
         files = {}
         for variant, f in raw["files"].items():
-            files[variant] = ModelFile(variant, str(f["file"]), str(f["sha256"]), int(f["bytes"]),
-                                       TensorInfo.from_dict(f["input"]), TensorInfo.from_dict(f["output"]))
-        m = Manifest(p.parent, str(raw["model_id"]), str(raw["default_variant"]), files, labels, spec,
+            v = Variant(variant)
+            files[v] = ModelFile(v, str(f["file"]), str(f["sha256"]), int(f["bytes"]),
+                                 TensorInfo.from_dict(f["input"]), TensorInfo.from_dict(f["output"]))
+        m = Manifest(p.parent, str(raw["model_id"]), Variant(raw["default_variant"]), files, labels, spec,
                      dict(raw.get("training") or {}), dict(raw.get("versions") or {}))
     except InputContractError as exc:
         raise ModelError(f"{p}: {exc}") from exc

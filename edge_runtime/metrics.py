@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -54,3 +55,12 @@ def classification_report(
         "confusion_matrix": cm.tolist(),
         "class_names": list(class_names),
     }
+
+
+def percentiles(values: npt.ArrayLike, qs: Sequence[int] = (50, 90, 99)) -> dict[str, float]:
+    """``{"p50": …, "p90": …}`` of ``values`` (zeros when there are none): the one percentile
+    summary behind latency stats, benchmarks and switch delays."""
+    a = np.asarray(values, dtype=np.float64).reshape(-1)
+    if a.size == 0:
+        return {f"p{q}": 0.0 for q in qs}
+    return {f"p{q}": float(v) for q, v in zip(qs, np.percentile(a, list(qs)))}

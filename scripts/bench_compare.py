@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.metrics import percentiles
+from edge_runtime.sysinfo import describe_machine, package_versions, rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- bench_compare:start -->", "<!-- bench_compare:end -->"
 PATHS = ("keras_predict", "keras_tf_function", "litert_float32", "litert_float16", "litert_int8",
@@ -38,15 +41,11 @@ PATHS = ("keras_predict", "keras_tf_function", "litert_float32", "litert_float16
 
 
 def _rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return rss_mb() or float("nan")
 
 
 def _pcts(a: list[float]) -> dict[str, float]:
-    arr = np.asarray(a)
-    return {"p50": float(np.percentile(arr, 50)), "p99": float(np.percentile(arr, 99))}
+    return percentiles(a, (50, 99))
 
 
 def _time_single(fn: Any, xs: np.ndarray, repeat: int) -> dict[str, float]:
@@ -89,14 +88,14 @@ def worker(kind: str, artefacts: Path, inputs: Path, repeat: int) -> dict[str, A
             batch_fn = lambda b: model.predict(b, batch_size=len(b), verbose=0)  # noqa: E731
         else:
             f = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-            single = batch_fn = lambda x: f(tf.constant(x)).numpy()  # noqa: E731
+            single = batch_fn = lambda x: f(tf.constant(x)).numpy()
         load_s = time.perf_counter() - t_load
         n_single = min(len(xs), 100 if kind == "keras_predict" else 500)
         res = {"single_us": _time_single(single, xs[:n_single], 1 if kind == "keras_predict" else repeat),
                "batch256_windows_per_s": _time_batch(batch_fn, xs, 256, repeat)}
     elif kind.startswith("litert") or kind == "tflite_runtime_int8":
         if kind == "tflite_runtime_int8":
-            from tflite_runtime.interpreter import Interpreter  # type: ignore[import-not-found]
+            from tflite_runtime.interpreter import Interpreter
         else:
             from ai_edge_litert.interpreter import Interpreter
         variant = kind.rsplit("_", 1)[1]
@@ -124,7 +123,7 @@ def worker(kind: str, artefacts: Path, inputs: Path, repeat: int) -> dict[str, A
             flex.allocate_tensors()
             fin, fout = flex.get_input_details()[0], flex.get_output_details()[0]
 
-            def batch_fn(b: np.ndarray) -> np.ndarray:  # type: ignore[no-redef]
+            def batch_fn(b: np.ndarray) -> np.ndarray:
                 flex.set_tensor(fin["index"], prep(b))
                 flex.invoke()
                 return flex.get_tensor(fout["index"])
@@ -142,7 +141,7 @@ def worker(kind: str, artefacts: Path, inputs: Path, repeat: int) -> dict[str, A
         so.inter_op_num_threads = 1
         sess = ort.InferenceSession(str(artefacts / "model.onnx"), so, providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
-        single = batch_fn = lambda x: sess.run(None, {name: x.astype(np.float32)})[0]  # noqa: E731
+        single = batch_fn = lambda x: sess.run(None, {name: x.astype(np.float32)})[0]
         load_s = time.perf_counter() - t_load
         res = {"single_us": _time_single(single, xs, repeat), "batch256_windows_per_s": _time_batch(batch_fn, xs, 256, repeat)}
     else:
@@ -159,7 +158,7 @@ def prepare(run: Path, model_dir: Path, work: Path, windows: int) -> None:
 
     from convert.variants import convert
     from edge_runtime.contract import model_inputs
-    from edge_runtime.datasets import load_splits
+    from edge_runtime.datasets.catalog import load_splits
     from train.run import load_trained
 
     loaded = load_trained(run)
@@ -265,15 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             r = results[kind]
             print(f"{kind:22s} " + (r.get("error") or f"p50 {r['single_us']['p50']:.1f} us, RSS {r['rss_mb']:.0f} MB"),
                   flush=True)
-    from importlib import metadata
-
-    vers = []
-    for pkg in ("tensorflow", "ai-edge-litert", "onnxruntime", "tf2onnx", "numpy"):
-        try:
-            vers.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pass
-    from edge_runtime.bench import describe_machine
+    vers = [f"{k} {v}" for k, v in package_versions(("tensorflow", "ai-edge-litert", "onnxruntime", "tf2onnx",
+                                                        "numpy")).items() if k != "python"]
 
     mc = describe_machine()
     meta = {"machine": f"{mc['cpu']}, {mc['cores']} cores, {mc['os']}, Python {platform.python_version()}",

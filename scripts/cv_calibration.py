@@ -26,11 +26,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from convert.pipeline import Clip, quantize_int8
+from convert.calibration import Clip, quantize_int8
 from convert.variants import RangesChoice
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import InputSpec, fit_input_spec, model_inputs
-from edge_runtime.datasets import WindowSet, hapt_splits
+from edge_runtime.datasets.hapt import hapt_splits
+from edge_runtime.datasets.windows import WindowSet
+from edge_runtime.device.classifier import Classifier
 from train.fit import config_for, fit_one
 
 #: (activation ranges, input clip percentile): the converter's old default, the mean rule, then

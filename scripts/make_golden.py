@@ -22,9 +22,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from convert.pipeline import run_convert
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
-from edge_runtime.datasets import Splits, hapt_splits
+from edge_runtime.datasets.hapt import hapt_splits
+from edge_runtime.datasets.windows import Splits
+from edge_runtime.device.classifier import Classifier
 from edge_runtime.manifest import load_manifest
 from train.augment import Augmentation
 from train.fit import config_for

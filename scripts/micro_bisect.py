@@ -19,10 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
-from edge_runtime.datasets import load_splits
-from edge_runtime.litert import make_interpreter
+from edge_runtime.datasets.catalog import load_splits
+from edge_runtime.device.classifier import Classifier
+from edge_runtime.device.litert import make_interpreter
 from edge_runtime.manifest import load_manifest
 
 

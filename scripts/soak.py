@@ -25,18 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from edge_runtime.sysinfo import rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 HAR_EDGE = [sys.executable, "-m", "edge_runtime.cli", "run"]
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def write_csv(data_path: Path, out: Path) -> int:

@@ -20,11 +20,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from convert.pipeline import DEFAULT_CALIBRATION_CLIP, clip_calibration
+from convert.calibration import DEFAULT_CALIBRATION_CLIP, clip_calibration
 from convert.variants import RANGES, Ranges, convert
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
-from edge_runtime.datasets import load_splits
+from edge_runtime.datasets.catalog import load_splits
+from edge_runtime.device.classifier import Classifier
 from train.run import load_trained
 
 PERCENTILES = (100.0, 99.99, 99.95, 99.9, 99.8, 99.5)
@@ -68,7 +68,7 @@ def main(run: str, table: str, samples: int, ranges: Ranges, seeds: int, sizes: 
         for n in sizes:
             row = []
             for rule in RANGES:
-                cells[rule].append(score(cx, n, seed, rule))  # type: ignore[arg-type]
+                cells[rule].append(score(cx, n, seed, rule))
                 row.append(f"{cells[rule][-1][0]:+.2f} / {cells[rule][-1][1]:.2f}%")
             print(f"| {seed} | {n} | " + " | ".join(row) + " |", flush=True)
     mean = [f"{np.mean([c[0] for c in cells[r]]):+.2f} / {np.mean([c[1] for c in cells[r]]):.2f}%" for r in RANGES]

@@ -24,13 +24,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from convert.pipeline import quantize_int8
+from convert.calibration import quantize_int8
 from convert.variants import convert
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import InputSpec, fit_input_spec, model_inputs
-from edge_runtime.datasets import WindowSet, hapt_splits
+from edge_runtime.datasets.hapt import hapt_splits
+from edge_runtime.datasets.windows import WindowSet
+from edge_runtime.device.classifier import Classifier
+from edge_runtime.measure.modelinfo import invoke_latency_us
 from edge_runtime.metrics import classification_report
-from edge_runtime.modelinfo import invoke_latency_us
 from train.augment import Augmentation
 from train.fit import FitConfig, config_for, default_val_subjects, fit_one, predict_classes
 from train.models import CompactConfig

@@ -11,7 +11,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from edge_runtime.datasets import UCI_SIGNALS, HaptData, Splits, hapt_splits, load_hapt  # noqa: E402
+from edge_runtime.datasets.hapt import HaptData, hapt_splits, load_hapt
+from edge_runtime.datasets.uci_har import UCI_SIGNALS
+from edge_runtime.datasets.windows import Splits
 
 
 @pytest.fixture(scope="session")

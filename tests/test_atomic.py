@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_runtime.fileio import OutputExistsError, atomic_directory, atomic_write_bytes, atomic_write_json
+from edge_runtime.errors import OutputExistsError
+from edge_runtime.fileio import atomic_directory, atomic_write_bytes, atomic_write_json
 
 WRITER = textwrap.dedent("""
     import sys
@@ -98,7 +99,7 @@ def test_trainer_killed_mid_run_leaves_no_run_dir(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:  # wait until training has started writing into its temp dir
-        if line.startswith("Data "):
+        if "train.run: Data " in line:
             break
     time.sleep(3)
     proc.send_signal(signal.SIGKILL)

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 pytest.importorskip("tensorflow")
 
-from edge_runtime import exitcodes  # noqa: E402
-from train.cli import main  # noqa: E402
+from edge_runtime.errors import ExitCode
+from train.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def test_fit_and_eval_cli(uci_dir: Path, tmp_path: Path) -> None:
     assert m["summary"]["repeats"] == 2 and m["data"]["test_windows"] == 20
     assert m["selected"]["rule"].startswith("first repeat")
     again = runner.invoke(main, args)
-    assert again.exit_code == exitcodes.OUTPUT_EXISTS and "--force" in again.output
+    assert again.exit_code == ExitCode.OUTPUT_EXISTS and "--force" in again.output
     assert runner.invoke(main, args + ["--force"]).exit_code == 0
     ev = runner.invoke(main, ["eval", str(out), "--data", f"uci-har:{uci_dir}"])
     assert ev.exit_code == 0, ev.output
@@ -39,11 +39,11 @@ def test_fit_and_eval_cli(uci_dir: Path, tmp_path: Path) -> None:
 def test_cli_errors(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(main, ["fit", "--data", f"uci-har:{tmp_path / 'nope'}", "--out", str(tmp_path / "r")])
-    assert res.exit_code == exitcodes.DATA_ERROR and "not found" in res.output
+    assert res.exit_code == ExitCode.DATA_ERROR and "not found" in res.output
     res = runner.invoke(main, ["eval", str(tmp_path / "missing.keras")])
-    assert res.exit_code == exitcodes.MODEL_ERROR and "no Keras model" in res.output
+    assert res.exit_code == ExitCode.MODEL_ERROR and "no Keras model" in res.output
     res = runner.invoke(main, ["fit", "--val-subjects", "a,b", "--out", str(tmp_path / "r")])
-    assert res.exit_code == exitcodes.USAGE
+    assert res.exit_code == ExitCode.USAGE
     res = runner.invoke(main, ["fit", "--val-subjects", "2", "--out", str(tmp_path / "r")])
-    assert res.exit_code == exitcodes.USAGE and "not training subjects" in res.output
+    assert res.exit_code == ExitCode.USAGE and "not training subjects" in res.output
     assert not (tmp_path / "r").exists()

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from edge_runtime.contract import (
-    FEATURE_SETS, InputSpec, WindowSpec, features, fit_input_spec, model_inputs, sliding_windows,
+    FEATURE_SETS,
+    InputSpec,
+    WindowSpec,
+    features,
+    fit_input_spec,
+    model_inputs,
+    sliding_windows,
 )
 from edge_runtime.errors import InputContractError
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_runtime.datasets import (
-    HAPT_TEST_SUBJECTS, HaptData, Splits, load_hapt, load_splits, load_uci_har, segment_windows,
-)
+from edge_runtime.datasets.catalog import load_splits
+from edge_runtime.datasets.hapt import HAPT_TEST_SUBJECTS, HaptData, load_hapt, segment_windows
+from edge_runtime.datasets.uci_har import load_uci_har
+from edge_runtime.datasets.windows import Splits
 from edge_runtime.errors import DatasetError
 
 
@@ -27,7 +28,7 @@ def test_hapt_windows_come_from_inside_labelled_segments(hapt: HaptData) -> None
     rec = hapt.recordings[0]
     act, start, end = rec.segments[0]
     ws = segment_windows(HaptData((rec,), hapt.activity_names, hapt.test_subjects))
-    first_label_row = [s for s in rec.segments if s[0] <= 6][0]
+    first_label_row = next(s for s in rec.segments if s[0] <= 6)
     np.testing.assert_array_equal(ws.raw[0], rec.stream[first_label_row[1]: first_label_row[1] + 128])
     assert ws.labels[0] == first_label_row[0] - 1
     # README: first sample of exp01 in g; labels are 1-based inclusive -> [start-1, end)
@@ -36,7 +37,7 @@ def test_hapt_windows_come_from_inside_labelled_segments(hapt: HaptData) -> None
 
 
 def test_hapt_sha256_is_checked(tmp_path: Path) -> None:
-    from edge_runtime.datasets import default_hapt_path
+    from edge_runtime.datasets.hapt import default_hapt_path
 
     bad = tmp_path / "hapt_raw.npz"
     data = bytearray(default_hapt_path().read_bytes())
@@ -51,7 +52,7 @@ def test_hapt_missing_and_malformed(tmp_path: Path) -> None:
         load_hapt(tmp_path / "nope.npz")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
-    with pytest.raises(DatasetError, match="junk.npz"):
+    with pytest.raises(DatasetError, match=r"junk.npz"):
         load_hapt(junk)
     np.savez(tmp_path / "nolabels.npz", acc_exp01_user01=np.zeros((10, 3)))
     with pytest.raises(DatasetError, match="labels"):
@@ -93,7 +94,7 @@ def test_uci_har_layout(kind: str, uci_dir: Path, uci_zip: Path, hapt_split: Spl
 
 def test_uci_har_missing_file_is_named(uci_dir: Path) -> None:
     (uci_dir / "test" / "Inertial Signals" / "body_gyro_z_test.txt").unlink()
-    with pytest.raises(DatasetError, match="body_gyro_z_test.txt"):
+    with pytest.raises(DatasetError, match=r"body_gyro_z_test.txt"):
         load_uci_har(uci_dir)
 
 
@@ -101,22 +102,22 @@ def test_uci_har_partial_and_malformed(uci_dir: Path) -> None:
     f = uci_dir / "train" / "Inertial Signals" / "total_acc_x_train.txt"
     lines = f.read_text().splitlines()
     f.write_text("\n".join(lines[:-1]) + "\n")  # one row short
-    with pytest.raises(DatasetError, match="total_acc_x_train.txt has 39 rows"):
+    with pytest.raises(DatasetError, match=r"total_acc_x_train.txt has 39 rows"):
         load_uci_har(uci_dir)
     f.write_text("\n".join(lines[:-1] + ["1.0 2.0 oops"]) + "\n")
-    with pytest.raises(DatasetError, match="total_acc_x_train.txt"):
+    with pytest.raises(DatasetError, match=r"total_acc_x_train.txt"):
         load_uci_har(uci_dir)
     y = uci_dir / "train" / "y_train.txt"
     y.write_text("7\n" * 40)
     f.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DatasetError, match="y_train.txt"):
+    with pytest.raises(DatasetError, match=r"y_train.txt"):
         load_uci_har(uci_dir)
 
 
 def test_uci_har_bad_paths(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="not found"):
         load_uci_har(tmp_path / "missing")
-    with pytest.raises(DatasetError, match="y_train.txt"):
+    with pytest.raises(DatasetError, match=r"y_train.txt"):
         load_uci_har(tmp_path)
     z = tmp_path / "empty.zip"
     with zipfile.ZipFile(z, "w") as zf:

@@ -45,5 +45,5 @@ def test_multiworker_strategy_single_worker(uci_dir: Path, tmp_path: Path) -> No
          "--out", str(tmp_path / "run")],
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "CollectiveAllReduceStrategy over 1 replica(s)" in proc.stdout
+    assert "CollectiveAllReduceStrategy over 1 replica(s)" in proc.stderr  # a log line
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["summary"]["repeats"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,11 +13,12 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from edge_runtime.datasets import Splits  # noqa: E402
-from edge_runtime.fileio import OutputExistsError  # noqa: E402
-from train.augment import Augmentation, augment, random_rotations  # noqa: E402
-from train.fit import config_for, default_val_subjects  # noqa: E402
-from train.run import load_trained, run_eval, run_fit  # noqa: E402
+from edge_runtime.datasets.windows import Splits
+from edge_runtime.errors import OutputExistsError, UsageError
+from edge_runtime.reports import FitMetrics
+from train.augment import Augmentation, augment, random_rotations
+from train.fit import config_for, default_val_subjects
+from train.run import load_trained, run_eval, run_fit
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +49,15 @@ def test_val_subjects_are_training_subjects(hapt_split: Splits) -> None:
 
 
 @pytest.mark.parametrize("arch", ["compact", "tutorial"])
-def test_fit_writes_a_complete_run(arch: str, small_split: Splits, tmp_path: Path) -> None:
+def test_fit_writes_a_complete_run(arch: str, small_split: Splits, tmp_path: Path,
+                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="train")
     cfg = config_for(arch, epochs=2, repeats=2, batch_size=64, val_subjects=(5,))
     if arch == "compact":
         cfg = replace(cfg, augmentation=Augmentation(10.0, 0.05, 0.01))
     out = tmp_path / "run"
-    lines: list[str] = []
-    res = run_fit(cfg, small_split, out, echo=lines.append, verbose=0)
+    res = run_fit(cfg, small_split, out, verbose=0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "train.run"]
     for name in ("model.keras", "metrics.json", "config.json", "history.csv", "confusion.png", "training.png"):
         assert (out / name).is_file(), name
     assert any((out / "tensorboard" / "repeat_1").rglob("*tfevents*"))
@@ -69,23 +73,23 @@ def test_fit_writes_a_complete_run(arch: str, small_split: Splits, tmp_path: Pat
     assert m["data"]["val_subjects"] == [5] and 5 not in m["data"]["train_subjects"]
     assert np.array(m["repeats"][0]["confusion_matrix"]).sum() == len(small_split.test)
     assert set(m["versions"]) >= {"tensorflow", "numpy", "python"} and m["device"]["kind"] in ("CPU", "GPU")
-    assert res.metrics == m
+    assert res.metrics.to_dict() == m and FitMetrics.from_dict(m) == res.metrics
     rows = list(csv.DictReader((out / "history.csv").open()))
     assert len(rows) == 4 and {"loss", "accuracy", "val_accuracy"} <= set(rows[0])
     assert any(line.startswith("Accuracy: ") and "% (+/-" in line for line in lines)
     assert sum(line.startswith(">#") for line in lines) == 2
     # The saved model reproduces the selected repeat's test accuracy through eval.
-    rep = run_eval(out, small_split, echo=lambda _: None)
+    rep = run_eval(out, small_split)
     assert rep["accuracy"] == pytest.approx(m["selected"]["test_accuracy"])
     assert load_trained(out / "model.keras").spec.preprocessing_id.startswith("harlite-v1/")
     # No overwrite without force; nothing left behind by the refusal.
     with pytest.raises(OutputExistsError):
-        run_fit(cfg, small_split, out, echo=lines.append, verbose=0)
+        run_fit(cfg, small_split, out, verbose=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_failed_fit_leaves_no_run_dir(small_split: Splits, tmp_path: Path) -> None:
     cfg = config_for("tutorial", epochs=1, repeats=1, val_subjects=(99,))
-    with pytest.raises(ValueError, match="not training subjects"):
-        run_fit(cfg, small_split, tmp_path / "run", echo=lambda _: None, verbose=0)
+    with pytest.raises(UsageError, match="not training subjects"):
+        run_fit(cfg, small_split, tmp_path / "run", verbose=0)
     assert list(tmp_path.iterdir()) == []

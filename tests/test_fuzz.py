@@ -11,18 +11,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge_runtime.classifier import Classifier
-from edge_runtime.ingest import MAX_LINE_BYTES, Rejected, parse_line
+from edge_runtime.device.classifier import Classifier
+from edge_runtime.device.ingest import MAX_LINE_BYTES, parse_line
+from edge_runtime.device.sources import LineAssembler, parse_lines
+from edge_runtime.device.stream import StreamClassifier, StreamConfig
+from edge_runtime.errors import RecordRejected
 from edge_runtime.manifest import load_manifest
-from edge_runtime.sources import LineAssembler, parse_lines
-from edge_runtime.stream import StreamClassifier, StreamConfig
 
 GOLDEN = Path(__file__).parent / "models" / "golden"
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")
-def model():  # type: ignore[no-untyped-def]
+def model():
     m = load_manifest(GOLDEN)
     with Classifier.from_manifest(m) as clf:
         yield m, clf
@@ -33,7 +34,7 @@ def model():  # type: ignore[no-untyped-def]
 def test_parse_line_never_raises_anything_else(data: bytes) -> None:
     try:
         out = parse_line(data)
-    except Rejected as r:
+    except RecordRejected as r:
         assert r.reason in {"too_long", "bad_utf8", "bad_json", "wrong_arity", "not_a_number"}
         return
     if out is not None:
@@ -71,7 +72,7 @@ GOOD = st.tuples(*[st.floats(-1.5, 1.5, allow_nan=False)] * 6)
 def _never_a_good_sample(line: bytes) -> bool:
     try:
         out = parse_line(line)
-    except Rejected:
+    except RecordRejected:
         return True
     return out is None or not all(math.isfinite(v) for v in (out[0], *out[1]))
 
@@ -86,7 +87,7 @@ GARBAGE = st.one_of(
 @settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.large_base_example])
 @given(st.lists(st.one_of(GOOD.map(lambda v: ("good", v)), GARBAGE.map(lambda g: ("bad", g))), max_size=400))
-def test_garbage_is_counted_and_good_samples_classified(model, items) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_is_counted_and_good_samples_classified(model, items) -> None:
     m, clf = model
     lines, n_good, t = [], 0, 0.0
     for kind, v in items:
@@ -100,7 +101,7 @@ def test_garbage_is_counted_and_good_samples_classified(model, items) -> None:  
     batch = parse_lines(lines)
     for reason, n in batch.rejected.items():
         sc.reject(reason, n)
-    recs = sc.feed(batch.t, batch.x)
+    recs = [r.to_dict() for r in sc.feed(batch.t, batch.x)]
     skipped = sum(1 for kind, v in items if kind == "bad" and _skipped(v))
     n_bad = sum(1 for kind, _ in items if kind == "bad")
     assert sum(sc.rejected.values()) == n_bad - skipped  # every bad record counted once
@@ -112,7 +113,7 @@ def test_garbage_is_counted_and_good_samples_classified(model, items) -> None:  
 def _skipped(line: bytes) -> bool:
     try:
         return parse_line(line) is None
-    except Rejected:
+    except RecordRejected:
         return False
 
 
@@ -120,25 +121,53 @@ def _skipped(line: bytes) -> bool:
 @given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True),
                           st.floats(-1e6, 1e6, allow_nan=False)), min_size=1, max_size=600),
        st.integers(1, 200))
-def test_any_timestamps_never_break_the_stream(model, ts: list[float], block: int) -> None:  # type: ignore[no-untyped-def]
+def test_any_timestamps_never_break_the_stream(model, ts: list[float], block: int) -> None:
     m, clf = model
     sc = StreamClassifier(clf, m, StreamConfig())
     t = np.asarray(ts)
     x = np.tile(np.array([[1.0, 0, 0, 0, 0, 0]]), (len(t), 1))
     recs = []
     for i in range(0, len(t), block):
-        recs += sc.feed(t[i : i + block], x[i : i + block])
+        recs += [r.to_dict() for r in sc.feed(t[i : i + block], x[i : i + block])]
     assert sc.samples_in == len(t)
     assert sc.samples_used + sum(sc.rejected.values()) == len(t)
     assert sc.rejected.get("non_finite", 0) == sum(not math.isfinite(v) for v in ts)
-    # no window spans a reset: each window needs 128 accepted samples after the last gap
+    # No window spans a reset: an independent reference of which samples are accepted and where
+    # each window (128 accepted samples after the last gap, then every 64) must end.
+    want_ends, want_gaps = reference_windows(ts, sc.max_gap_s)
     ends = [r["t"] for r in recs if r["type"] == "activity"]
+    assert ends == want_ends
+    assert [r["t"] for r in recs if r["type"] == "gap"] == want_gaps
     assert len(ends) == sc.windows
+
+
+def reference_windows(ts: list[float], max_gap: float, length: int = 128,
+                      hop: int = 64) -> tuple[list[float], list[float]]:
+    """Window end times and gap times the stream must emit for timestamps ``ts`` (plausible values)."""
+    ends: list[float] = []
+    gaps: list[float] = []
+    prev: float | None = None
+    n = 0
+    for v in ts:
+        if not math.isfinite(v):
+            continue  # rejected as non_finite
+        if prev is not None:
+            d = v - prev
+            if -max_gap <= d <= 0:
+                continue  # out of order or duplicate: dropped
+            if abs(d) > max_gap:  # a jump either way: new segment, the window restarts
+                gaps.append(v)
+                n = 0
+        prev = v
+        n += 1
+        if n >= length and (n - length) % hop == 0:
+            ends.append(v)
+    return ends, gaps
 
 
 @SETTINGS
 @given(st.lists(st.sampled_from([0.01, 0.02, 0.02, 0.02, 0.04, 0.1]), min_size=200, max_size=800))
-def test_sudden_rate_changes_are_resampled(model, dts: list[float]) -> None:  # type: ignore[no-untyped-def]
+def test_sudden_rate_changes_are_resampled(model, dts: list[float]) -> None:
     m, clf = model
     sc = StreamClassifier(clf, m, StreamConfig(input_rate_hz=50.0 + 1e-6))  # force the resampler
     t = np.cumsum(dts)

@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from train.models import CompactConfig, build  # noqa: E402
+from train.models import CompactConfig, build
 
 
 def test_tutorial_is_the_seed_network() -> None:

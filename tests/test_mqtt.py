@@ -13,12 +13,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from edge_runtime.datasets import HaptData
+from edge_runtime.datasets.hapt import HaptData
+from edge_runtime.qtyping import GapRecord
 
 paho = pytest.importorskip("paho.mqtt.client") if not os.environ.get("HARLITE_REQUIRE_MQTT") else \
     __import__("paho.mqtt.client", fromlist=["Client"])
@@ -28,7 +29,7 @@ if MOSQUITTO is None:
         raise RuntimeError("mosquitto is required (HARLITE_REQUIRE_MQTT=1) but not installed")
     pytest.skip("mosquitto not installed", allow_module_level=True)
 
-from edge_runtime.sinks import MqttSink  # noqa: E402
+from edge_runtime.device.sinks import MqttSink  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "models" / "golden"
 
@@ -145,14 +146,14 @@ def test_credentials_come_from_the_environment(tmp_path: Path, monkeypatch: pyte
         monkeypatch.setenv("HARLITE_MQTT_USERNAME", "edge")
         monkeypatch.setenv("HARLITE_MQTT_PASSWORD", "s3cret")
         sink = MqttSink("127.0.0.1", b.port, "t")
-        sink.write([{"type": "activity", "i": i} for i in range(5)])
+        sink.write([GapRecord(float(i), 1.0) for i in range(5)])
         assert sink.flush(10)
         sink.close()
         sub.wait_for(5)
-        assert [m["i"] for m in sub.messages] == list(range(5))
+        assert [m["t"] for m in sub.messages] == list(range(5))
         monkeypatch.setenv("HARLITE_MQTT_PASSWORD", "wrong")
         bad = MqttSink("127.0.0.1", b.port, "t")
-        bad.write([{"type": "activity"}])
+        bad.write([GapRecord(0.0, 1.0)])
         assert not bad.flush(1.5)  # refused: nothing delivered, but nothing raised either
         assert bad.stats()["delivered"] == 0 and bad.stats()["queued"] == 1
         bad.close(timeout=0.1)
@@ -163,11 +164,11 @@ def test_credentials_come_from_the_environment(tmp_path: Path, monkeypatch: pyte
 
 def test_broker_outage_bounded_queue_and_reconnect(broker: Broker) -> None:
     sink = MqttSink("127.0.0.1", broker.port, "o", queue_size=50)
-    sink.write([{"i": i} for i in range(10)])
+    sink.write([GapRecord(float(i), 1.0) for i in range(10)])
     assert sink.flush(10) and sink.stats()["delivered"] == 10
     broker.stop()
     time.sleep(0.5)
-    sink.write([{"i": i} for i in range(10, 110)])  # 100 records while the broker is down
+    sink.write([GapRecord(float(i), 1.0) for i in range(10, 110)])  # 100 records while the broker is down
     s = sink.stats()
     assert s["produced"] == 110 and s["queued"] + s["in_flight"] <= 50 + 100 and s["dropped"] >= 50
     broker.start()
@@ -176,14 +177,14 @@ def test_broker_outage_bounded_queue_and_reconnect(broker: Broker) -> None:
     s = sink.stats()
     assert s["delivered"] + s["dropped"] == 110 and s["queued"] == 0
     sub.wait_for(s["delivered"] - 10, timeout=5)
-    got = [m["i"] for m in sub.messages]
+    got = [m["t"] for m in sub.messages]
     assert got == sorted(got) and got[-1] == 109  # the newest survive; the oldest were dropped
     sink.close()
     sub.close()
 
 
 def test_bad_topic_is_refused() -> None:
-    from edge_runtime.sinks import SinkError
+    from edge_runtime.errors import SinkError
 
     with pytest.raises(SinkError, match="topic"):
         MqttSink("127.0.0.1", 1, "a/#")

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
+from edge_runtime.device.classifier import Classifier
 from edge_runtime.errors import ModelError
 from edge_runtime.manifest import load_manifest
-from edge_runtime.modelinfo import model_info
+from edge_runtime.measure.modelinfo import model_info
 
 GOLDEN = Path(__file__).parent / "models" / "golden"
 
@@ -106,7 +106,7 @@ def _copy_golden(tmp_path: Path) -> Path:
     return d
 
 
-def _edit_manifest(d: Path, edit) -> None:  # type: ignore[no-untyped-def]
+def _edit_manifest(d: Path, edit) -> None:
     m = json.loads((d / "model.json").read_text())
     edit(m)
     (d / "model.json").write_text(json.dumps(m))
@@ -127,7 +127,7 @@ def _edit_manifest(d: Path, edit) -> None:  # type: ignore[no-untyped-def]
         (lambda m: m["input_spec"]["normalisation"].__setitem__("std", [0, 1, 1, 1, 1, 1]), "std"),
     ],
 )
-def test_bad_manifests_are_refused(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_manifests_are_refused(tmp_path: Path, edit, message: str) -> None:
     d = _copy_golden(tmp_path)
     _edit_manifest(d, edit)
     with pytest.raises(ModelError, match=message):
@@ -162,7 +162,7 @@ def test_sha256_mismatch_is_refused(tmp_path: Path) -> None:
 
 CORRUPT_LOADER = """
 import sys
-from edge_runtime.classifier import Classifier
+from edge_runtime.device.classifier import Classifier
 from edge_runtime.errors import ModelError
 try:
     Classifier(open(sys.argv[1], "rb").read())

@@ -7,21 +7,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import WindowSpec, model_inputs, sliding_windows
-from edge_runtime.datasets import HaptData
-from edge_runtime.evaluate import replay
-from edge_runtime.ingest import Rejected, Units, parse_line
+from edge_runtime.datasets.hapt import HaptData
+from edge_runtime.device.classifier import Classifier
+from edge_runtime.device.ingest import Units, parse_line
+from edge_runtime.device.smoothing import UNKNOWN, Smoother, SmoothingConfig
+from edge_runtime.device.stream import StreamClassifier, StreamConfig
+from edge_runtime.device.windowing import RingWindower
+from edge_runtime.errors import RecordRejected
 from edge_runtime.manifest import load_manifest
-from edge_runtime.smoothing import UNKNOWN, Smoother, SmoothingConfig
-from edge_runtime.stream import StreamClassifier, StreamConfig
-from edge_runtime.windowing import RingWindower
+from edge_runtime.measure.evaluate import replay
+from edge_runtime.qtyping import ActivityRecord
 
 GOLDEN = Path(__file__).parent / "models" / "golden"
 
 
 @pytest.fixture(scope="module")
-def manifest():  # type: ignore[no-untyped-def]
+def manifest():
     return load_manifest(GOLDEN)
 
 
@@ -59,14 +61,14 @@ def test_windower_reset_needs_a_full_window() -> None:
     assert a[:, :, 0].tolist() == [[5, 6, 7, 8]]
 
 
-def test_stream_predictions_equal_converter_validation(stream_2: np.ndarray, manifest) -> None:  # type: ignore[no-untyped-def]
+def test_stream_predictions_equal_converter_validation(stream_2: np.ndarray, manifest) -> None:
     # The daemon's path on a raw stream == the converter's batch validation path on the
     # training windows of the same stream: same inputs, same int8 outputs, same labels.
     spec = manifest.input_spec
     with Classifier.from_manifest(manifest) as clf:
         records, _ = replay(stream_2, clf, manifest, StreamConfig(include_probs=True))
         want = clf.predict_proba(model_inputs(sliding_windows(stream_2, spec.window), spec))
-    acts = [r for r in records if r["type"] == "activity"]
+    acts = [r.to_dict() for r in records if isinstance(r, ActivityRecord)]
     assert len(acts) == len(want)
     got = np.array([[r["probs"][n] for n in manifest.labels] for r in acts])
     np.testing.assert_allclose(got, want, atol=5e-5)  # records round to 4 decimals
@@ -118,16 +120,16 @@ def test_parse_line_good(line: bytes, expect: object) -> None:
     ],
 )
 def test_parse_line_rejects(line: bytes, reason: str) -> None:
-    with pytest.raises(Rejected) as exc:
+    with pytest.raises(RecordRejected) as exc:
         parse_line(line)
     assert exc.value.reason == reason
 
 
 def _feed(sc: StreamClassifier, t: np.ndarray, x: np.ndarray) -> list[dict]:
-    return sc.feed(t, x)
+    return [r.to_dict() for r in sc.feed(t, x)]
 
 
-def test_bad_values_are_counted_and_good_ones_still_classified(stream_2: np.ndarray, manifest) -> None:  # type: ignore[no-untyped-def]
+def test_bad_values_are_counted_and_good_ones_still_classified(stream_2: np.ndarray, manifest) -> None:
     x = stream_2[:1000].astype(np.float64).copy()
     t = np.arange(len(x)) / 50.0
     x[100, 0] = np.nan
@@ -142,7 +144,7 @@ def test_bad_values_are_counted_and_good_ones_still_classified(stream_2: np.ndar
     assert not any(r["type"] == "gap" for r in recs)
 
 
-def test_out_of_order_duplicates_gaps_and_clock_resets(stream_2: np.ndarray, manifest) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_order_duplicates_gaps_and_clock_resets(stream_2: np.ndarray, manifest) -> None:
     x = stream_2[:900]
     t = np.arange(900) / 50.0
     t2 = t.copy()
@@ -160,17 +162,18 @@ def test_out_of_order_duplicates_gaps_and_clock_resets(stream_2: np.ndarray, man
     assert not any(t2[599] < a < t2[600] + 127 / 50 - 1e-9 for a in acts)
 
 
-def test_units_and_resampling(stream_2: np.ndarray, manifest) -> None:  # type: ignore[no-untyped-def]
+def test_units_and_resampling(stream_2: np.ndarray, manifest) -> None:
     x = stream_2[:1280].astype(np.float64)
     t = np.arange(len(x)) / 50.0
     si = x * np.array([9.80665] * 3 + [180 / np.pi] * 3)
     with Classifier.from_manifest(manifest) as clf:
-        base = StreamClassifier(clf, manifest, StreamConfig(include_probs=True)).feed(t, x)
-        conv = StreamClassifier(clf, manifest, StreamConfig(units=Units("m/s2", "deg/s"), include_probs=True)).feed(t, si)
+        base = _feed(StreamClassifier(clf, manifest, StreamConfig(include_probs=True)), t, x)
+        conv = _feed(StreamClassifier(clf, manifest, StreamConfig(units=Units("m/s2", "deg/s"), include_probs=True)),
+                     t, si)
         # 100 Hz input (linear interpolation of the 50 Hz stream) resampled back to 50 Hz
         t100 = np.arange(2 * len(x) - 1) / 100.0
         x100 = np.stack([np.interp(t100, t, x[:, c]) for c in range(6)], axis=1)
-        res = StreamClassifier(clf, manifest, StreamConfig(input_rate_hz=100, include_probs=True)).feed(t100, x100)
+        res = _feed(StreamClassifier(clf, manifest, StreamConfig(input_rate_hz=100, include_probs=True)), t100, x100)
     labels = lambda rs: [r["label"] for r in rs if r["type"] == "activity"]  # noqa: E731
     assert labels(conv) == labels(base)
     assert labels(res) == labels(base)

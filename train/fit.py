@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from edge_runtime.contract import DEFAULT_FEATURES, InputSpec, model_inputs
-from edge_runtime.datasets import WindowSet
+from edge_runtime.datasets.windows import WindowSet
+from edge_runtime.errors import UsageError
 from train.augment import Augmentation, augment
 from train.models import CompactConfig, build
 
@@ -44,11 +45,11 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.repeats < 1:
-            raise ValueError("epochs, batch size and repeats must be >= 1")
+            raise UsageError("epochs, batch size and repeats must be >= 1")
         if self.learning_rate <= 0:
-            raise ValueError("learning rate must be > 0")
+            raise UsageError("learning rate must be > 0")
         if not 0 <= self.label_smoothing < 1:
-            raise ValueError("label smoothing must lie in [0, 1)")
+            raise UsageError("label smoothing must lie in [0, 1)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -84,7 +85,7 @@ ARCH_DEFAULTS: dict[str, FitConfig] = {
 def config_for(arch: str, **overrides: Any) -> FitConfig:
     """The defaults of ``arch`` with the non-None ``overrides`` applied."""
     if arch not in ARCH_DEFAULTS:
-        raise ValueError(f"unknown architecture {arch!r}; choose from {sorted(ARCH_DEFAULTS)}")
+        raise UsageError(f"unknown architecture {arch!r}; choose from {sorted(ARCH_DEFAULTS)}")
     return replace(ARCH_DEFAULTS[arch], **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -106,7 +107,7 @@ def make_strategy(kind: Distribute) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy(devices=devices)
     if kind == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown distribution strategy {kind!r}")
+    raise UsageError(f"unknown distribution strategy {kind!r}")
 
 
 @dataclass
@@ -120,7 +121,7 @@ class Trained:
 
 
 def _one_hot(labels: np.ndarray, n: int) -> np.ndarray:
-    return np.eye(n, dtype=np.float32)[labels]
+    return np.asarray(np.eye(n, dtype=np.float32)[labels])
 
 
 def fit_one(
@@ -179,5 +180,5 @@ def fit_one(
 def predict_classes(model: keras.Model, raw: np.ndarray, spec: InputSpec, batch_size: int = 512) -> np.ndarray:
     """Argmax class ids for raw windows, through the shared input code."""
     probs = model.predict(model_inputs(raw, spec), batch_size=batch_size, verbose=0)
-    return np.argmax(probs, axis=1)
+    return np.asarray(np.argmax(probs, axis=1))
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from edge_runtime.errors import UsageError
+
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
@@ -40,9 +42,9 @@ class CompactConfig:
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose from {list(ACTIVATIONS)}")
+            raise UsageError(f"unknown activation {self.activation!r}; choose from {list(ACTIVATIONS)}")
         if not 0 <= self.plain_stages <= len(self.filters):
-            raise ValueError(f"plain_stages must lie in [0, {len(self.filters)}], got {self.plain_stages}")
+            raise UsageError(f"plain_stages must lie in [0, {len(self.filters)}], got {self.plain_stages}")
 
 
 def build_tutorial(input_shape: tuple[int, int], n_classes: int) -> keras.Model:
@@ -97,9 +99,9 @@ ARCHITECTURES: tuple[str, ...] = ("compact", "tutorial")
 def build(
     arch: str, input_shape: tuple[int, int], n_classes: int, compact: CompactConfig = CompactConfig()
 ) -> keras.Model:
-    """Build a named architecture; raises ``ValueError`` for an unknown name."""
+    """Build a named architecture; raises :class:`UsageError` for an unknown name."""
     if arch == "compact":
         return build_compact(input_shape, n_classes, compact)
     if arch == "tutorial":
         return build_tutorial(input_shape, n_classes)
-    raise ValueError(f"unknown architecture {arch!r}; choose from {list(ARCHITECTURES)}")
+    raise UsageError(f"unknown architecture {arch!r}; choose from {list(ARCHITECTURES)}")

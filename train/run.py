@@ -11,37 +11,28 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import platform
 import time
 import uuid
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from edge_runtime.contract import InputSpec, fit_input_spec
-from edge_runtime.datasets import Splits, WindowSet, load_splits
-from edge_runtime.errors import ModelError
+from edge_runtime.datasets.catalog import load_splits
+from edge_runtime.datasets.windows import Splits, WindowSet
+from edge_runtime.errors import ModelError, UsageError
 from edge_runtime.fileio import atomic_directory, atomic_write_json, atomic_write_text, refuse_existing
 from edge_runtime.metrics import classification_report
-from train.fit import FitConfig, fit_one, make_strategy, predict_classes
+from edge_runtime.reports import ClassScores, DataSummary, FitMetrics, FitSummary, RepeatResult, Selection
+from edge_runtime.sysinfo import package_versions
+from train.fit import FitConfig, Trained, fit_one, make_strategy, predict_classes
 from train.plots import plot_confusion, plot_history
 
-Echo = Callable[[str], None]
-METRICS_SCHEMA = 1
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that decide a result."""
-    out = {"python": platform.python_version()}
-    for name in ("harlite", "tensorflow", "keras", "numpy", "ai-edge-litert"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+log = logging.getLogger(__name__)
 
 
 def describe_devices() -> dict[str, Any]:
@@ -71,10 +62,21 @@ class FitResult:
     """What ``har-train fit`` produced."""
 
     run_dir: Path
-    metrics: dict[str, Any]
+    metrics: FitMetrics
 
 
-def _history_csv(histories: list[dict[str, list[float]]]) -> str:
+@dataclass(frozen=True)
+class FitData:
+    """The windows a run trains, validates and tests on, and the input spec fitted on the first."""
+
+    splits: Splits
+    fit: WindowSet
+    val: WindowSet | None
+    spec: InputSpec
+
+
+def history_csv(histories: list[dict[str, list[float]]]) -> str:
+    """Per-epoch metrics of every repeat as CSV."""
     keys = sorted({k for h in histories for k in h})
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -86,120 +88,120 @@ def _history_csv(histories: list[dict[str, list[float]]]) -> str:
     return buf.getvalue()
 
 
-def _split_validation(train: WindowSet, val_subjects: tuple[int, ...]) -> tuple[WindowSet, WindowSet | None]:
+def split_validation(train: WindowSet, val_subjects: tuple[int, ...]) -> tuple[WindowSet, WindowSet | None]:
+    """Hold the validation subjects out of the training windows."""
     if not val_subjects:
         return train, None
     missing = set(val_subjects) - {int(s) for s in train.subjects}
     if missing:
-        raise ValueError(f"validation subjects {sorted(missing)} are not training subjects")
+        raise UsageError(f"validation subjects {sorted(missing)} are not training subjects")
     mask = np.isin(train.subjects, np.asarray(val_subjects))
     return train.select(~mask), train.select(mask)
 
 
-def run_fit(
-    cfg: FitConfig,
-    data: str | Splits,
-    out: str | Path,
-    *,
-    force: bool = False,
-    echo: Echo = print,
-    verbose: int | str = "auto",
-) -> FitResult:
+def prepare_data(cfg: FitConfig, data: str | Splits) -> FitData:
+    """Load the data, hold out the validation subjects and fit normalisation on the rest."""
+    splits = load_splits(data) if isinstance(data, str) else data
+    fit_set, val_set = split_validation(splits.train, cfg.val_subjects)
+    spec = fit_input_spec(fit_set.raw, cfg.features)
+    log.info("Data %s: %d train / %d validation / %d test windows, input %s (%s)", splits.source, len(fit_set),
+             len(val_set) if val_set else 0, len(splits.test), spec.shape, spec.preprocessing_id)
+    return FitData(splits, fit_set, val_set, spec)
+
+
+def score_repeat(r: int, trained: Trained, d: FitData) -> RepeatResult:
+    """Test metrics (and validation accuracy) of one trained repeat."""
+    test = d.splits.test
+    rep = classification_report(test.labels, predict_classes(trained.model, test.raw, d.spec), test.class_names)
+    val_acc = None
+    if d.val is not None:
+        val_acc = classification_report(d.val.labels, predict_classes(trained.model, d.val.raw, d.spec),
+                                        d.val.class_names)["accuracy"]
+    log.info(">#%d: %.3f%s", r + 1, 100 * rep["accuracy"],
+             f"  (validation {100 * val_acc:.3f})" if val_acc is not None else "")
+    return RepeatResult(r + 1, trained.seed, round(trained.wall_s, 2), rep["accuracy"], rep["macro_f1"], val_acc,
+                        {k: ClassScores(**v) for k, v in rep["per_class"].items()}, rep["confusion_matrix"])
+
+
+def select_repeat(results: list[RepeatResult]) -> tuple[int, str]:
+    """The repeat with the best validation accuracy (never test); without validation, the first."""
+    if all(r.val_accuracy is None for r in results):
+        return 0, "first repeat (no validation split)"
+    return int(np.argmax([r.val_accuracy if r.val_accuracy is not None else -1.0 for r in results])), \
+        "highest validation accuracy"
+
+
+def fit_metrics(run_id: str, cfg: FitConfig, d: FitData, results: list[RepeatResult], best: int, rule: str,
+                params: int, device: dict[str, Any], wall_s: float) -> FitMetrics:
+    """``metrics.json`` of the run."""
+    accs = np.array([r.test_accuracy for r in results])
+    vals = [r.val_accuracy for r in results if r.val_accuracy is not None]
+    sel = results[best]
+    return FitMetrics(
+        run_id=run_id,
+        summary=FitSummary(float(accs.mean()), float(accs.std()), float(accs.min()), float(accs.max()),
+                           float(np.mean([r.test_macro_f1 for r in results])),
+                           float(np.mean(vals)) if vals else None, cfg.repeats),
+        selected=Selection(sel.repeat, sel.seed, sel.test_accuracy, rule),
+        repeats=results,
+        data=DataSummary(d.splits.source, len(d.fit), len(d.val) if d.val else 0, len(d.splits.test),
+                         sorted({int(s) for s in d.fit.subjects}), list(cfg.val_subjects),
+                         sorted({int(s) for s in d.splits.test.subjects}), list(d.splits.test.class_names)),
+        params=params, device=device,
+        versions=package_versions(("harlite", "tensorflow", "keras", "numpy", "ai-edge-litert"),
+                                  missing="not installed"),
+        wall_s=round(wall_s, 2),
+    )
+
+
+def write_run(tmp: Path, cfg: FitConfig, d: FitData, metrics: FitMetrics, model: Any,
+              histories: list[dict[str, list[float]]]) -> None:
+    """The run directory's files (TensorBoard logs are already there)."""
+    sel = metrics.repeats[metrics.selected.repeat - 1]
+    model.save(tmp / "model.keras")
+    config = {"run_id": metrics.run_id, "fit": cfg.to_dict(), "data": d.splits.source,
+              "input_spec": d.spec.to_dict(), "class_names": list(d.splits.test.class_names)}
+    atomic_write_json(tmp / "metrics.json", metrics.to_dict())
+    atomic_write_json(tmp / "config.json", config)
+    atomic_write_text(tmp / "history.csv", history_csv(histories))
+    plot_confusion(sel.confusion_matrix, d.splits.test.class_names, tmp / "confusion.png",
+                   f"{cfg.arch}, repeat {sel.repeat}: test accuracy {100 * sel.test_accuracy:.2f}%")
+    plot_history(histories, tmp / "training.png")
+
+
+def run_fit(cfg: FitConfig, data: str | Splits, out: str | Path, *, force: bool = False,
+            verbose: int | str = "auto") -> FitResult:
     """Train ``cfg.repeats`` repeats, evaluate each on the held-out subjects, write the run dir."""
     import keras
 
     out = Path(out)
     refuse_existing(out, force)  # before hours of training, not after
-    splits = load_splits(data) if isinstance(data, str) else data
+    d = prepare_data(cfg, data)
     device = describe_devices()
-    echo(f"Training on {device['kind']}" + (f": {', '.join(device['gpus'])}" if device["gpus"] else
-                                             f" ({device['logical_cpus']} logical device(s))"))
-    fit_set, val_set = _split_validation(splits.train, cfg.val_subjects)
-    spec = fit_input_spec(fit_set.raw, cfg.features)
-    echo(f"Data {splits.source}: {len(fit_set)} train / {len(val_set) if val_set else 0} validation / "
-         f"{len(splits.test)} test windows, input {spec.shape} ({spec.preprocessing_id})")
+    log.info("Training on %s", f"{device['kind']}: {', '.join(device['gpus'])}" if device["gpus"]
+             else f"{device['kind']} ({device['logical_cpus']} logical device(s))")
     strategy = make_strategy(cfg.distribute)
     if cfg.distribute != "none":
-        echo(f"Distribution: {type(strategy).__name__} over {strategy.num_replicas_in_sync} replica(s)")
+        log.info("Distribution: %s over %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
     t_start = time.perf_counter()
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     with atomic_directory(out, force=force) as tmp:
-        repeats: list[dict[str, Any]] = []
-        histories: list[dict[str, list[float]]] = []
-        best: tuple[float, int, keras.Model] | None = None
+        models, results, histories = [], [], []
         for r in range(cfg.repeats):
-            seed = cfg.seed + r
             tb = keras.callbacks.TensorBoard(log_dir=str(tmp / "tensorboard" / f"repeat_{r + 1}"))
-            trained = fit_one(cfg, fit_set, spec, seed, val=val_set, callbacks=[tb], verbose=verbose,
+            trained = fit_one(cfg, d.fit, d.spec, cfg.seed + r, val=d.val, callbacks=[tb], verbose=verbose,
                               strategy=strategy)
-            test_rep = classification_report(
-                splits.test.labels, predict_classes(trained.model, splits.test.raw, spec), splits.test.class_names
-            )
-            val_acc = None
-            if val_set is not None:
-                val_acc = classification_report(
-                    val_set.labels, predict_classes(trained.model, val_set.raw, spec), val_set.class_names
-                )["accuracy"]
+            results.append(score_repeat(r, trained, d))
             histories.append(trained.history)
-            repeats.append({
-                "repeat": r + 1, "seed": seed, "wall_s": round(trained.wall_s, 2),
-                "test_accuracy": test_rep["accuracy"], "test_macro_f1": test_rep["macro_f1"],
-                "val_accuracy": val_acc, "per_class": test_rep["per_class"],
-                "confusion_matrix": test_rep["confusion_matrix"],
-            })
-            echo(f">#{r + 1}: {100 * test_rep['accuracy']:.3f}"
-                 + (f"  (validation {100 * val_acc:.3f})" if val_acc is not None else ""))
-            # Select on validation accuracy only; with no validation split, the first repeat.
-            key = val_acc if val_acc is not None else (1.0 if r == 0 else -1.0)
-            if best is None or key > best[0]:
-                best = (key, r, trained.model)
-        assert best is not None
-        accs = np.array([rep["test_accuracy"] for rep in repeats])
-        echo(str([round(float(100 * a), 3) for a in accs]))
-        echo(f"Accuracy: {100 * accs.mean():.3f}% (+/-{100 * accs.std():.3f})")
-        sel = repeats[best[1]]
-        best[2].save(tmp / "model.keras")
-        vals = [rep["val_accuracy"] for rep in repeats if rep["val_accuracy"] is not None]
-        rule = "highest validation accuracy" if vals else "first repeat (no validation split)"
-        metrics = {
-            "schema": METRICS_SCHEMA,
-            "run_id": run_id,
-            "summary": {
-                "test_accuracy_mean": float(accs.mean()),
-                "test_accuracy_std": float(accs.std()),
-                "test_accuracy_min": float(accs.min()),
-                "test_accuracy_max": float(accs.max()),
-                "test_macro_f1_mean": float(np.mean([rep["test_macro_f1"] for rep in repeats])),
-                "val_accuracy_mean": float(np.mean(vals)) if vals else None,
-                "repeats": cfg.repeats,
-            },
-            "selected": {
-                "repeat": sel["repeat"], "seed": sel["seed"], "test_accuracy": sel["test_accuracy"],
-                "rule": rule,
-            },
-            "repeats": repeats,
-            "data": {
-                "source": splits.source, "train_windows": len(fit_set),
-                "val_windows": len(val_set) if val_set else 0, "test_windows": len(splits.test),
-                "train_subjects": sorted({int(s) for s in fit_set.subjects}),
-                "val_subjects": list(cfg.val_subjects),
-                "test_subjects": sorted({int(s) for s in splits.test.subjects}),
-                "class_names": list(splits.test.class_names),
-            },
-            "params": int(best[2].count_params()),
-            "device": device,
-            "versions": package_versions(),
-            "wall_s": round(time.perf_counter() - t_start, 2),
-        }
-        config = {"run_id": run_id, "fit": cfg.to_dict(), "data": splits.source,
-                  "input_spec": spec.to_dict(), "class_names": list(splits.test.class_names)}
-        atomic_write_json(tmp / "metrics.json", metrics)
-        atomic_write_json(tmp / "config.json", config)
-        atomic_write_text(tmp / "history.csv", _history_csv(histories))
-        plot_confusion(sel["confusion_matrix"], splits.test.class_names, tmp / "confusion.png",
-                       f"{cfg.arch}, repeat {sel['repeat']}: test accuracy {100 * sel['test_accuracy']:.2f}%")
-        plot_history(histories, tmp / "training.png")
-    echo(f"Wrote {out} (model.keras = repeat {sel['repeat']}, {rule})")
+            models.append(trained.model)
+        best, rule = select_repeat(results)
+        metrics = fit_metrics(run_id, cfg, d, results, best, rule, int(models[best].count_params()), device,
+                              time.perf_counter() - t_start)
+        log.info("%s", [round(100 * r.test_accuracy, 3) for r in results])
+        log.info("Accuracy: %.3f%% (+/-%.3f)", 100 * metrics.summary.test_accuracy_mean,
+                 100 * metrics.summary.test_accuracy_std)
+        write_run(tmp, cfg, d, metrics, models[best], histories)
+    log.info("Wrote %s (model.keras = repeat %d, %s)", out, best + 1, rule)
     return FitResult(out, metrics)
 
 
@@ -243,7 +245,7 @@ def load_trained(path: str | Path) -> LoadedModel:
     return LoadedModel(model, spec, names, config, model_path)
 
 
-def run_eval(model_path: str | Path, data: str | Splits, echo: Echo = print) -> dict[str, Any]:
+def run_eval(model_path: str | Path, data: str | Splits) -> dict[str, Any]:
     """Evaluate a trained model on the held-out split of ``data``; returns the report."""
     loaded = load_trained(model_path)
     splits = load_splits(data) if isinstance(data, str) else data
@@ -254,9 +256,4 @@ def run_eval(model_path: str | Path, data: str | Splits, echo: Echo = print) -> 
     rep = classification_report(
         splits.test.labels, predict_classes(loaded.model, splits.test.raw, loaded.spec), splits.test.class_names
     )
-    echo(f"{loaded.path} on {splits.source} ({rep['n']} test windows)")
-    echo(f"Accuracy: {100 * rep['accuracy']:.3f}%  macro-F1: {100 * rep['macro_f1']:.3f}%")
-    for name, pc in rep["per_class"].items():
-        echo(f"  {name:20s} precision {100 * pc['precision']:6.2f}  recall {100 * pc['recall']:6.2f}  "
-             f"n={pc['support']}")
     return rep

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.litert import make_interpreter
+from edge_runtime.device.litert import make_interpreter
+from edge_runtime.metrics import percentiles
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,4 @@ def invoke_latency_us(content: bytes, runs: int = 200, repeats: int = 15, num_th
         for _ in range(runs):
             interp.invoke()
         samples.append((time.perf_counter() - t0) / runs * 1e6)
-    a = np.asarray(samples)
-    return {"p50": float(np.median(a)), "p90": float(np.percentile(a, 90)), "p99": float(np.percentile(a, 99)),
-            "runs": runs * repeats}
+    return {**percentiles(samples), "runs": runs * repeats}

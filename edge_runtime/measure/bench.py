@@ -13,79 +13,45 @@ Every timing is taken after a warm-up, over many runs, reported as percentiles.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import subprocess
 import sys
 import threading
 import time
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs, sliding_windows
-from edge_runtime.daemon import Daemon
+from edge_runtime.device.classifier import Classifier
+from edge_runtime.device.daemon import Daemon
+from edge_runtime.device.sinks import NullSink
+from edge_runtime.device.sources import ArraySource
+from edge_runtime.device.stream import StreamClassifier, StreamConfig
+from edge_runtime.errors import DatasetError
 from edge_runtime.manifest import Manifest, load_manifest
-from edge_runtime.sources import ArraySource
-from edge_runtime.stream import StreamClassifier, StreamConfig
+from edge_runtime.metrics import percentiles
+from edge_runtime.qtyping import Variant
+from edge_runtime.reports import BenchResult
+from edge_runtime.sysinfo import describe_machine
 
 
-class NullSink:
-    """Discards records (the benchmark times the pipeline, not a disk)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        self.n += len(records)
-
-    def close(self) -> None:
-        pass
-
-    def stats(self) -> dict[str, int]:
-        return {"written": self.n}
+def _summary(a: npt.NDArray[np.float64]) -> dict[str, float]:
+    return {**percentiles(a), "mean": float(a.mean()), "n": int(a.size)}
 
 
-def describe_machine() -> dict[str, Any]:
-    """CPU, cores, OS and package versions, so numbers can be compared fairly."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {"python": platform.python_version()}
-    for pkg in ("numpy", "ai-edge-litert", "tflite-runtime", "harlite"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": f"{platform.system()} {platform.release()}",
-            "machine": platform.machine(), "versions": versions}
-
-
-def _pcts(a: np.ndarray) -> dict[str, float]:
-    return {"p50": float(np.percentile(a, 50)), "p90": float(np.percentile(a, 90)),
-            "p99": float(np.percentile(a, 99)), "mean": float(a.mean()), "n": int(a.size)}
-
-
-def bench_stream(windows: int, rate: float) -> np.ndarray:
+def bench_stream(windows: int, rate: float) -> npt.NDArray[np.float32]:
     """A raw (n, 6) stream to time with: the held-out HAPT recordings if present, else a
     synthetic walking-like signal (the cost does not depend on the values)."""
     need = (windows + 2) * 64 + 128
     try:
-        from edge_runtime.datasets import load_hapt
+        from edge_runtime.datasets.hapt import load_hapt
 
         data = load_hapt()
         stream = np.concatenate([r.stream for r in data.by_subjects(data.test_subjects)])
         reps = int(np.ceil(need / len(stream)))
         return np.concatenate([stream] * reps)[:need] if reps > 1 else stream[:max(need, len(stream))]
-    except Exception:  # no data on this device: synthesise
+    except DatasetError:  # no data on this device: synthesise
         t = np.arange(need) / rate
         rng = np.random.default_rng(0)
         base = np.stack([np.sin(2 * np.pi * 1.8 * t + k) for k in range(6)], axis=1) * 0.3
@@ -95,19 +61,18 @@ def bench_stream(windows: int, rate: float) -> np.ndarray:
 def measure_startup(manifest_path: Path, variant: str | None) -> dict[str, float]:
     """Import + load time and RSS in a fresh interpreter (what a daemon start costs)."""
     code = (
-        "import time, json, resource\n"
+        "import time, json\n"
         "t0 = time.perf_counter()\n"
-        "from edge_runtime.classifier import Classifier\n"
+        "from edge_runtime.device.classifier import Classifier\n"
         "from edge_runtime.manifest import load_manifest\n"
-        "from edge_runtime.stream import StreamClassifier\n"
+        "from edge_runtime.device.stream import StreamClassifier\n"
         "t1 = time.perf_counter()\n"
         f"m = load_manifest({str(manifest_path)!r})\n"
         f"c = Classifier.from_manifest(m, {variant!r})\n"
         "s = StreamClassifier(c, m)\n"
         "t2 = time.perf_counter()\n"
-        "rss = [l for l in open('/proc/self/status') if l.startswith('VmRSS')]\n"
-        "print(json.dumps({'import_s': t1 - t0, 'load_s': t2 - t1,"
-        " 'rss_mb': int(rss[0].split()[1]) / 1024 if rss else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "from edge_runtime.sysinfo import rss_mb\n"
+        "print(json.dumps({'import_s': t1 - t0, 'load_s': t2 - t1, 'rss_mb': rss_mb()}))\n"
     )
     samples = []
     for _ in range(5):
@@ -117,8 +82,8 @@ def measure_startup(manifest_path: Path, variant: str | None) -> dict[str, float
 
 
 def run_bench(model: str | Path, windows: int = 2000, repeat: int = 5, variant: str | None = None,
-              threads: int = 1, startup: bool = True) -> dict[str, Any]:
-    """All measurements as one JSON-ready dict."""
+              threads: int = 1, startup: bool = True) -> BenchResult:
+    """Every measurement of the device path on this machine."""
     m: Manifest = load_manifest(model)
     spec = m.input_spec
     rate, hop = spec.window.sample_rate_hz, spec.window.hop
@@ -152,22 +117,18 @@ def run_bench(model: str | Path, windows: int = 2000, repeat: int = 5, variant: 
         # 3) replay throughput through the daemon loop (4096-sample reads, like a file source)
         rep_rates = []
         for _ in range(repeat):
-            sink = NullSink()
-            d = Daemon(ArraySource([(t, stream)], rate), StreamClassifier(clf, m, StreamConfig()), sink)
+            d = Daemon(ArraySource([(t, stream)], rate), StreamClassifier(clf, m, StreamConfig()), NullSink())
             started = time.perf_counter()
             d.run(threading.Event())
             rep_rates.append(len(stream) / (time.perf_counter() - started))
-    inv_p = _pcts(inv)
-    path_p = _pcts(path_a)
+    inv_p, path_p = _summary(inv), _summary(path_a)
     replay = float(np.median(rep_rates))
     entry = m.file(variant)
-    out: dict[str, Any] = {
-        "model_id": m.model_id, "variant": entry.variant, "model_bytes": entry.bytes, "threads": threads,
-        "invoke_us": inv_p, "path_us": path_p, "path_over_invoke": path_p["p50"] / inv_p["p50"],
-        "replay_samples_per_s": replay, "replay_x_realtime": replay / rate,
-        "replay_samples": int(len(stream)), "windows": int(len(q)), "repeat": repeat,
-        "machine": describe_machine(),
-    }
-    if startup:
-        out.update(measure_startup(m.directory / "model.json", variant))
-    return out
+    cost = measure_startup(m.directory / "model.json", variant) if startup else {}
+    import_s, load_s, rss = cost.get("import_s"), cost.get("load_s"), cost.get("rss_mb")
+    return BenchResult(
+        model_id=m.model_id, variant=Variant.parse(entry.variant), model_bytes=entry.bytes, threads=threads,
+        invoke_us=inv_p, path_us=path_p, path_over_invoke=path_p["p50"] / inv_p["p50"],
+        replay_samples_per_s=replay, replay_x_realtime=replay / rate, replay_samples=len(stream),
+        windows=len(q), repeat=repeat, machine=describe_machine(), import_s=import_s, load_s=load_s, rss_mb=rss,
+    )

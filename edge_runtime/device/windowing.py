@@ -46,7 +46,8 @@ class RingWindower:
                 self._tbuf[off + L : off + L + k] = ts
         self._count += n
 
-    def push(self, x: npt.NDArray[np.float32], t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+    def push(self, x: npt.NDArray[np.float32],
+             t: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
         """Add samples; return the windows completed by them and each window's end time."""
         x = np.asarray(x, dtype=np.float32)
         t = np.asarray(t, dtype=np.float64)

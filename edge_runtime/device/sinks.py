@@ -19,21 +19,18 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from edge_runtime import exitcodes
-from edge_runtime.errors import HarliteError
-
-Record = dict[str, Any]
+from edge_runtime.errors import SinkError
+from edge_runtime.qtyping import Record
 
 
-class SinkError(HarliteError):
-    """A sink cannot be opened (bad URL, unwritable file, missing paho-mqtt, ...)."""
-
-    exit_code = exitcodes.INPUT_ERROR
+def encode_one(record: Record) -> bytes:
+    """One record as compact JSON, without the newline."""
+    return json.dumps(record.to_dict(), separators=(",", ":"), allow_nan=False).encode()
 
 
 def encode(records: list[Record]) -> bytes:
     """JSON lines, compact, one record per line."""
-    return b"".join(json.dumps(r, separators=(",", ":"), allow_nan=False).encode() + b"\n" for r in records)
+    return b"".join(encode_one(r) + b"\n" for r in records)
 
 
 class Sink(Protocol):
@@ -111,6 +108,7 @@ class MqttSink:
     def __init__(self, host: str, port: int, topic: str, queue_size: int = 10_000, client_id: str = "") -> None:
         try:
             import paho.mqtt.client as mqtt
+            from paho.mqtt.enums import CallbackAPIVersion
         except ImportError as exc:
             raise SinkError("mqtt:// needs paho-mqtt: pip install 'harlite[mqtt]'") from exc
         if not topic or any(c in topic for c in "#+"):
@@ -123,7 +121,7 @@ class MqttSink:
         self._inflight: set[int] = set()
         self._acked_early: set[int] = set()
         self.produced = self.delivered = self.dropped = 0
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         user = os.environ.get("HARLITE_MQTT_USERNAME")
         if user:
             self._client.username_pw_set(user, os.environ.get("HARLITE_MQTT_PASSWORD"))
@@ -185,7 +183,7 @@ class MqttSink:
                 if len(self._queue) >= self._queue_size:
                     self._queue.popleft()
                     self.dropped += 1
-                self._queue.append(json.dumps(r, separators=(",", ":"), allow_nan=False).encode())
+                self._queue.append(encode_one(r))
         self._drain()
 
     def flush(self, timeout: float) -> bool:
@@ -209,6 +207,38 @@ class MqttSink:
         with self._lock:
             return {"produced": self.produced, "delivered": self.delivered, "dropped": self.dropped,
                     "queued": len(self._queue), "in_flight": len(self._inflight)}
+
+
+class NullSink:
+    """Counts and discards records (benchmarks time the pipeline, not a disk)."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def write(self, records: list[Record]) -> None:
+        self.written += len(records)
+
+    def close(self) -> None:
+        pass
+
+    def stats(self) -> dict[str, int]:
+        return {"written": self.written}
+
+
+class MemorySink:
+    """Keeps the records in memory (streaming evaluation, tests)."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def write(self, records: list[Record]) -> None:
+        self.records.extend(records)
+
+    def close(self) -> None:
+        pass
+
+    def stats(self) -> dict[str, int]:
+        return {"written": len(self.records)}
 
 
 def open_sink(spec: str) -> Sink:

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from edge_runtime.device.litert import make_interpreter
 from edge_runtime.errors import ModelError
-from edge_runtime.litert import make_interpreter
 from edge_runtime.manifest import Manifest, TensorInfo, load_manifest
 
 _DTYPES = {np.int8: "int8", np.uint8: "uint8", np.float32: "float32", np.float16: "float16"}
@@ -85,7 +85,8 @@ class Classifier:
         np.rint(q, out=q)
         q += self._in_zp
         np.clip(q, self._in_lo, self._in_hi, out=q)
-        return q.astype(self._in_dtype)
+        out: npt.NDArray[Any] = q.astype(self._in_dtype)
+        return out
 
     def dequantize(self, y: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         """Output tensor values as float32 probabilities."""
@@ -102,7 +103,8 @@ class Classifier:
             raise ModelError("classifier is closed")
         self._interp.set_tensor(self._in_idx, q)
         self._interp.invoke()
-        return self._interp.get_tensor(self._out_idx)
+        out: npt.NDArray[Any] = self._interp.get_tensor(self._out_idx)
+        return out
 
     def predict_raw_outputs(self, inputs: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
         """The raw (quantised, for int8) outputs (n, classes) for model inputs (n, samples, channels),

@@ -10,7 +10,7 @@ try:  # the maintained package: XNNPACK int8 kernels, numpy 2
     BACKEND = "ai-edge-litert"
 except ImportError:  # pragma: no cover - exercised only where LiteRT is absent
     try:
-        from tflite_runtime.interpreter import Interpreter, OpResolverType  # type: ignore[no-redef]
+        from tflite_runtime.interpreter import Interpreter, OpResolverType
 
         BACKEND = "tflite-runtime"
     except ImportError as exc:

@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from edge_runtime.errors import RecordRejected
+
 STANDARD_GRAVITY = 9.80665
 MAX_LINE_BYTES = 1024
 #: Beyond these (after unit conversion) a value is not a phone IMU reading: phone
@@ -46,27 +48,19 @@ class Units:
         return self.acc == "g" and self.gyro == "rad/s"
 
 
-class Rejected(Exception):
-    """A record that is not a usable sample; ``reason`` is a short counter key."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-
 
 def parse_line(line: bytes) -> tuple[float, tuple[float, ...]] | None:
     """One CSV (``t,ax,ay,az,gx,gy,gz``) or JSON-lines record -> (t, 6 values) in input units.
 
     Returns None for lines to skip silently (blank, ``#`` comments, the CSV header);
-    raises :class:`Rejected` for anything else that is not a sample.
+    raises :class:`RecordRejected` for anything else that is not a sample.
     """
     if len(line) > MAX_LINE_BYTES:
-        raise Rejected("too_long", f"{len(line)} bytes > {MAX_LINE_BYTES}")
+        raise RecordRejected("too_long", f"{len(line)} bytes > {MAX_LINE_BYTES}")
     try:
         text = line.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise Rejected("bad_utf8") from None
+        raise RecordRejected("bad_utf8") from None
     if not text or text.startswith("#"):
         return None
     if text.startswith("{"):
@@ -75,23 +69,23 @@ def parse_line(line: bytes) -> tuple[float, tuple[float, ...]] | None:
             t = obj["t"]
             vals = tuple(obj[k] for k in JSON_KEYS)
         except (ValueError, KeyError, TypeError):
-            raise Rejected("bad_json", text[:80]) from None
+            raise RecordRejected("bad_json", text[:80]) from None
         if isinstance(t, bool) or not isinstance(t, (int, float)) or any(
             isinstance(v, bool) or not isinstance(v, (int, float)) for v in vals
         ):
-            raise Rejected("bad_json", "non-numeric value")
+            raise RecordRejected("bad_json", "non-numeric value")
         return float(t), tuple(float(v) for v in vals)
     parts = text.split(",")
     if len(parts) != 7:
         if text.replace(" ", "").lower() == HEADER:
             return None
-        raise Rejected("wrong_arity", f"{len(parts)} fields, want 7 (t,ax,ay,az,gx,gy,gz)")
+        raise RecordRejected("wrong_arity", f"{len(parts)} fields, want 7 (t,ax,ay,az,gx,gy,gz)")
     try:
         nums = [float(p) for p in parts]
     except ValueError:
         if text.replace(" ", "").lower() == HEADER:
             return None
-        raise Rejected("not_a_number", text[:80]) from None
+        raise RecordRejected("not_a_number", text[:80]) from None
     return nums[0], tuple(nums[1:])
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge_runtime.errors import UsageError
+
 UNKNOWN = -1
 
 
@@ -26,9 +28,9 @@ class SmoothingConfig:
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.min_dwell < 1:
-            raise ValueError("smoothing window and min dwell must be >= 1")
+            raise UsageError("smoothing window and min dwell must be >= 1")
         if not 0.0 <= self.min_confidence <= 1.0:
-            raise ValueError("min confidence must lie in [0, 1]")
+            raise UsageError("min confidence must lie in [0, 1]")
 
 
 class Smoother:

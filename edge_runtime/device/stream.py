@@ -12,21 +12,26 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.classifier import Classifier
 from edge_runtime.contract import model_inputs
-from edge_runtime.ingest import Units, all_plausible, check_samples
+from edge_runtime.device.classifier import Classifier
+from edge_runtime.device.ingest import Units, all_plausible, check_samples
+from edge_runtime.device.resampling import Resampler
+from edge_runtime.device.smoothing import UNKNOWN, Smoother, SmoothingConfig
+from edge_runtime.device.windowing import RingWindower
+from edge_runtime.errors import UsageError
 from edge_runtime.manifest import Manifest
-from edge_runtime.smoothing import UNKNOWN, Smoother, SmoothingConfig
-from edge_runtime.windowing import RingWindower
+from edge_runtime.metrics import percentiles
+from edge_runtime.qtyping import ActivityRecord, ChangeRecord, GapRecord, Record
 
-Record = dict[str, Any]
 LATENCY_RING = 4096
+Segment = tuple[npt.NDArray[np.float64], npt.NDArray[Any], "float | None"]
 
 
 @dataclass(frozen=True)
@@ -41,43 +46,12 @@ class StreamConfig:
     include_probs: bool = False
 
     def __post_init__(self) -> None:
-        if self.input_rate_hz is not None and self.input_rate_hz <= 0:
-            raise ValueError("input rate must be > 0 Hz")
-        if self.max_gap_s is not None and self.max_gap_s <= 0:
-            raise ValueError("max gap must be > 0 s")
+        if self.input_rate_hz is not None and not self.input_rate_hz > 0:
+            raise UsageError("input rate must be > 0 Hz")
+        if self.max_gap_s is not None and not self.max_gap_s > 0:
+            raise UsageError("max gap must be > 0 s")
         if self.hop is not None and self.hop < 1:
-            raise ValueError("hop must be >= 1 sample")
-
-
-class _Resampler:
-    """Linear interpolation of a timestamped stream onto a uniform grid, segment by segment."""
-
-    def __init__(self, rate_hz: float) -> None:
-        self.period = 1.0 / rate_hz
-        self.reset()
-
-    def reset(self) -> None:
-        self._t_prev: float | None = None
-        self._x_prev: npt.NDArray[np.float64] | None = None
-        self._t_next = 0.0
-
-    def push(self, t: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-        if len(t) == 0:
-            return t, x
-        if self._t_prev is None:
-            self._t_next = float(t[0])
-            tt, xx = t, x
-        else:
-            tt = np.concatenate([[self._t_prev], t])
-            xx = np.concatenate([self._x_prev[None], x])  # type: ignore[index]
-        n = int(np.floor((tt[-1] - self._t_next) / self.period + 1e-9)) + 1
-        self._t_prev, self._x_prev = float(t[-1]), x[-1].copy()
-        if n <= 0:
-            return np.empty(0), np.empty((0, x.shape[1]))
-        grid = self._t_next + np.arange(n) * self.period
-        self._t_next = float(grid[-1] + self.period)
-        out = np.stack([np.interp(grid, tt, xx[:, c]) for c in range(x.shape[1])], axis=1)
-        return grid, out
+            raise UsageError("hop must be >= 1 sample")
 
 
 class StreamClassifier:
@@ -90,7 +64,7 @@ class StreamClassifier:
         self.hop = cfg.hop or self.spec.window.hop
         self.max_gap_s = cfg.max_gap_s or max(0.2, 5.0 / (cfg.input_rate_hz or rate))
         resample = cfg.input_rate_hz is not None and abs(cfg.input_rate_hz - rate) > 1e-9
-        self._resampler = _Resampler(rate) if resample else None
+        self._resampler = Resampler(rate) if resample else None
         self._scale = None if cfg.units.identity else cfg.units.scale
         self.windower = RingWindower(self.spec.window.length, self.hop, 6)
         self.smoother = Smoother(len(manifest.labels), cfg.smoothing)
@@ -111,11 +85,7 @@ class StreamClassifier:
 
     def latency_percentiles(self) -> dict[str, float]:
         """p50/p99 of the most recent invoke latencies, microseconds."""
-        n = min(self.windows, LATENCY_RING)
-        if n == 0:
-            return {"p50": 0.0, "p99": 0.0}
-        lat = self._latencies[:n]
-        return {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))}
+        return percentiles(self._latencies[: min(self.windows, LATENCY_RING)], (50, 99))
 
     def _reset(self) -> None:
         self.windower.reset()
@@ -145,7 +115,7 @@ class StreamClassifier:
             if gap is not None:
                 self.gaps += 1
                 self._reset()
-                records.append({"type": "gap", "t": float(seg_t[0]), "gap_s": round(gap, 6)})
+                records.append(GapRecord(float(seg_t[0]), round(gap, 6)))
             if self._resampler is not None:
                 seg_t, seg_x = self._resampler.push(seg_t, seg_x.astype(np.float64))
             self.samples_used += len(seg_t)
@@ -154,7 +124,7 @@ class StreamClassifier:
                 self._classify(wins, ends, records)
         return records
 
-    def _segments(self, t: npt.NDArray[np.float64], x: npt.NDArray[Any]):  # type: ignore[no-untyped-def]
+    def _segments(self, t: npt.NDArray[np.float64], x: npt.NDArray[Any]) -> Iterator[Segment]:
         """Split into runs of strictly increasing, gap-free timestamps; drop small backward steps
         (out-of-order or duplicate samples); a jump beyond ``max_gap_s`` either way starts a new run."""
         if len(t) == 0:
@@ -196,11 +166,9 @@ class StreamClassifier:
             prev = self.smoother.label
             label, conf, changed = self.smoother.update(probs)
             name = self.labels[label] if label != UNKNOWN else "unknown"
-            rec: Record = {"type": "activity", "t": float(ends[i]), "label": name, "confidence": round(conf, 4),
-                           "model_id": self.model_id, "latency_us": round(lat_us, 1)}
-            if self.cfg.include_probs:
-                rec["probs"] = {n: round(float(p), 4) for n, p in zip(self.labels, probs)}
-            records.append(rec)
+            records.append(ActivityRecord(
+                float(ends[i]), name, round(conf, 4), self.model_id, round(lat_us, 1),
+                {n: round(float(p), 4) for n, p in zip(self.labels, probs)} if self.cfg.include_probs else None))
             if changed:
                 frm = None if prev is None else (self.labels[prev] if prev != UNKNOWN else "unknown")
-                records.append({"type": "change", "t": float(ends[i]), "from": frm, "to": name})
+                records.append(ChangeRecord(float(ends[i]), frm, name))
