@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from edge_runtime.cliutil import EXIT_CODES_HELP, SubjectsParam, cli_errors, log_level_option
-from edge_runtime.device.ingest import AccUnit, GyroUnit, Units
+from edge_runtime.device.ingest import Units
 from edge_runtime.device.smoothing import SmoothingConfig
-from edge_runtime.device.stream import StreamConfig
+from edge_runtime.device.stream import StreamConfig, TimeUnit
 
 if TYPE_CHECKING:  # pragma: no cover
     from edge_runtime.datasets.subjects import SubjectSelection
@@ -28,10 +28,18 @@ def stream_options(f: Any) -> Any:
                      help="below this smoothed probability the label is 'unknown'"),
         click.option("--min-dwell", type=click.IntRange(min=1), default=1, show_default=True,
                      help="windows a new label must lead before it is emitted"),
-        click.option("--acc-unit", type=click.Choice(["g", "m/s2"]), default="g", show_default=True),
-        click.option("--gyro-unit", type=click.Choice(["rad/s", "deg/s"]), default="rad/s", show_default=True),
-        click.option("--input-rate", type=click.FloatRange(min=0, min_open=True),
-                     help="input sample rate in Hz; resampled to the model's rate when it differs"),
+        click.option("--acc-unit", type=click.Choice(["g", "m/s2"]),
+                     help="unit of the incoming accelerometer values (default: the model's, see its manifest)"),
+        click.option("--gyro-unit", type=click.Choice(["rad/s", "deg/s"]),
+                     help="unit of the incoming gyroscope values (default: the model's)"),
+        click.option("--time-unit", type=click.Choice(["auto", "s", "ms", "us", "ns"]), default="auto",
+                     show_default=True, help="unit of the timestamps; auto: from the spacing of the first ones"),
+        click.option("--input-rate", type=click.FloatRange(min=0, min_open=True, max=1e5),
+                     help="input sample rate in Hz (default: measured from the timestamps); resampled to the "
+                          "model's rate when it differs by more than 3 %"),
+        click.option("--on-rate-mismatch", type=click.Choice(["resample", "refuse"]), default="resample",
+                     show_default=True, help="what to do when the input rate is not the model's"),
+        click.option("--axis-map", help="how the device is mounted, applied to each 3-axis sensor: e.g. x=-y,y=x,z=z"),
         click.option("--max-gap", type=click.FloatRange(min=0, min_open=True),
                      help="timestamp gap (s) that resets the window (default: max(0.2, 5 samples))"),
         click.option("--probs", is_flag=True, help="add per-class probabilities to each record"),
@@ -41,12 +49,13 @@ def stream_options(f: Any) -> Any:
     return f
 
 
-def _stream_config(hop: int | None, smooth: int, min_confidence: float, min_dwell: int, acc_unit: AccUnit,
-                   gyro_unit: GyroUnit, input_rate: float | None, max_gap: float | None, probs: bool) -> StreamConfig:
+def _stream_config(hop: int | None, smooth: int, min_confidence: float, min_dwell: int, acc_unit: str | None,
+                   gyro_unit: str | None, time_unit: TimeUnit, input_rate: float | None, on_rate_mismatch: str,
+                   axis_map: str | None, max_gap: float | None, probs: bool) -> StreamConfig:
     return StreamConfig(
-        units=Units(acc_unit, gyro_unit),
-        input_rate_hz=input_rate, max_gap_s=max_gap, hop=hop,
-        smoothing=SmoothingConfig(smooth, min_confidence, min_dwell), include_probs=probs,
+        units=Units(acc_unit, gyro_unit), input_rate_hz=input_rate, max_gap_s=max_gap, hop=hop,
+        smoothing=SmoothingConfig(smooth, min_confidence, min_dwell), include_probs=probs, time_unit=time_unit,
+        axis_map=axis_map, on_rate_mismatch="refuse" if on_rate_mismatch == "refuse" else "resample",
     )
 
 
@@ -66,15 +75,24 @@ def main() -> None:
 @click.option("--stats-interval", type=click.FloatRange(min=0, min_open=True), help="seconds between stats records")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--variant", help="model variant from the manifest (default: its default, int8)")
+@click.option("--columns", help="column names of CSV input without a header, e.g. t,gx,gy,gz,ax,ay,az "
+                                "(default: t then the model's channels)")
 @stream_options
 def run(model: Path, source: str, sink: str, realtime: bool, stats_interval: float | None, threads: int,
-        variant: str | None, **stream_kw: Any) -> None:
-    """Classify a live or recorded IMU stream; records go to the sink as JSON lines."""
+        variant: str | None, columns: str | None, **stream_kw: Any) -> None:
+    """Classify a live or recorded IMU stream; records go to the sink as JSON lines.
+
+    CSV and JSON-lines columns are found by name in any order (the model's channel names or short
+    forms such as ax, gx); extra columns are ignored. Ends with exit code 8 when the input ended
+    before a single window was classified.
+    """
     from edge_runtime.device.daemon import run_from_options
 
     with cli_errors():
+        cols = [c.strip() for c in columns.split(",")] if columns else None
         run_from_options(model, source, sink, _stream_config(**stream_kw), realtime=realtime,
-                         stats_interval=stats_interval, threads=threads, variant=variant, stop=threading.Event())
+                         stats_interval=stats_interval, threads=threads, variant=variant, stop=threading.Event(),
+                         columns=cols)
 
 
 @main.command("eval")

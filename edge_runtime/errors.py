@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     OUTPUT_EXISTS = 5
     GATE_FAILED = 6
     INPUT_ERROR = 7
+    NOTHING_CLASSIFIED = 8
     INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug; the traceback is printed
 
 
@@ -33,6 +34,7 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OUTPUT_EXISTS: "output exists: pass --force to overwrite it",
     ExitCode.GATE_FAILED: "accuracy gate failed: files written, report marked FAILED",
     ExitCode.INPUT_ERROR: "a source or sink cannot be opened",
+    ExitCode.NOTHING_CLASSIFIED: "nothing classified: the input ended before a single window (the reason is printed)",
     ExitCode.INTERNAL: "internal error (a bug): the traceback is printed",
 }
 
@@ -98,6 +100,12 @@ class SinkError(HarliteError):
     """A sink cannot be opened or written (bad URL, unwritable file, missing paho-mqtt, ...)."""
 
     exit_code = ExitCode.INPUT_ERROR
+
+
+class NothingClassified(HarliteError):
+    """A run read its whole input but classified no window; the message says why."""
+
+    exit_code = ExitCode.NOTHING_CLASSIFIED
 
 
 class RecordRejected(Exception):

@@ -100,6 +100,8 @@ class StatsRecord(NamedTuple):
     gaps: int
     internal_errors: int
     sink: dict[str, int]
+    #: What the first samples said about the input (timestamp unit, rate, resampled); None before.
+    input: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of the records stream."""

@@ -52,7 +52,7 @@ def test_stdin_csv_with_header_and_garbage(rec: np.ndarray, tmp_path: Path) -> N
     recs = read_jsonl(out)
     final = recs[-1]
     assert final["type"] == "stats" and final["final"] is True
-    assert final["malformed"] == 4 and final["rejected"] == {"not_a_number": 1, "wrong_arity": 2, "non_finite": 1}
+    assert final["malformed"] == 4 and final["rejected"] == {"not_a_number": 2, "wrong_arity": 1, "non_finite": 1}
     assert final["samples_in"] == 1500 - 3  # the NaN sample was parsed, then rejected
     acts = [r for r in recs if r["type"] == "activity"]
     assert len(acts) == (1496 - 128) // 64 + 1 and final["windows"] == len(acts)

@@ -12,15 +12,16 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
 from edge_runtime.device.sinks import Sink
 from edge_runtime.device.sources import Source
 from edge_runtime.device.stream import StreamClassifier, StreamConfig
-from edge_runtime.errors import SinkError
+from edge_runtime.errors import InputContractError, NothingClassified, SinkError
 from edge_runtime.logs import RateLimitFilter
 from edge_runtime.qtyping import Record, StatsRecord
 
@@ -74,9 +75,23 @@ class Daemon:
             latency_us={k: round(v, 1) for k, v in s.latency_percentiles().items()},
             malformed=int(sum(s.rejected.values())), rejected=dict(s.rejected), gaps=s.gaps,
             internal_errors=self.internal_errors, sink=self.sink.stats(),
+            input=s.clock.to_dict() if s.clock else None,
         )
         self._last_stats = (now, s.windows)
         return rec
+
+    def _guarded(self, step: Callable[[], list[Record]]) -> list[Record]:
+        """Run one pipeline step. Input that cannot fit the model at all (a header without a needed
+        column, a refused rate) ends the run; any other exception is a bug that must not take the
+        device down: it is logged with its traceback and counted, and the loop goes on."""
+        try:
+            return step()
+        except InputContractError:
+            raise
+        except Exception:
+            self.internal_errors += 1
+            input_log.exception("internal error on a batch (skipped)")
+            return []
 
     def run(self, stop: threading.Event) -> StatsRecord:
         """Loop until EOF or ``stop``; returns the final stats record (also written to the sink)."""
@@ -85,19 +100,18 @@ class Daemon:
         try:
             while not stop.is_set():
                 batch = self.source.read(POLL_S)
-                if batch is None:
-                    break
                 records: list[Record] = []
+                if batch is None:  # end of input: what the stream still holds
+                    records = self._guarded(self.stream.finish)
+                    if records:
+                        self.sink.write(records)
+                    break
                 for reason, n in batch.rejected.items():
                     self.stream.reject(reason, n)
                 if batch.rejected:
                     input_log.warning("skipped %d bad record(s): %s", sum(batch.rejected.values()), batch.first_error)
                 if len(batch.t):
-                    try:
-                        records = self.stream.feed(batch.t, batch.x)
-                    except Exception:  # a bug must not take the device down: report, count, go on
-                        self.internal_errors += 1
-                        input_log.exception("internal error on a batch (skipped)")
+                    records = self._guarded(partial(self.stream.feed, batch.t, batch.x))
                 if time.monotonic() >= next_stats:
                     records.append(self.stats_record())
                     next_stats = time.monotonic() + interval
@@ -122,9 +136,11 @@ def summarize(final: StatsRecord) -> str:
 
 def run_from_options(model: str | Path, source_spec: str, sink_spec: str, cfg: StreamConfig, *,
                      realtime: bool = False, stats_interval: float | None = None, threads: int = 1,
-                     variant: str | None = None, stop: threading.Event | None = None) -> StatsRecord:
+                     variant: str | None = None, stop: threading.Event | None = None,
+                     columns: Sequence[str] | None = None) -> StatsRecord:
     """Open everything ``har-edge run`` names, run until EOF or a signal, close everything."""
     from edge_runtime.device.classifier import Classifier
+    from edge_runtime.device.ingest import LineParser
     from edge_runtime.device.sinks import open_sink
     from edge_runtime.device.sources import open_source
     from edge_runtime.manifest import load_manifest
@@ -134,7 +150,7 @@ def run_from_options(model: str | Path, source_spec: str, sink_spec: str, cfg: S
     with Classifier.from_manifest(manifest, variant, num_threads=threads) as clf:
         stream = StreamClassifier(clf, manifest, cfg)
         rate = cfg.input_rate_hz or manifest.input_spec.window.sample_rate_hz
-        source = open_source(source_spec, rate, realtime)
+        source = open_source(source_spec, rate, realtime, LineParser(manifest.input_spec.raw_names, columns))
         try:
             sink = open_sink(sink_spec)
         except BaseException:
@@ -143,4 +159,17 @@ def run_from_options(model: str | Path, source_spec: str, sink_spec: str, cfg: S
         with stop_on_signals(stop):
             final = Daemon(source, stream, sink, stats_interval=stats_interval).run(stop)
     log.info("done: %s", summarize(final))
+    if final.windows == 0 and not stop.is_set():
+        raise NothingClassified(nothing_classified(final, manifest.input_spec.window.length,
+                                                   manifest.input_spec.window.sample_rate_hz))
     return final
+
+
+def nothing_classified(final: StatsRecord, length: int, rate: float) -> str:
+    """Why a run produced no window, in one message."""
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(final.rejected.items(), key=lambda kv: -kv[1])[:4])
+    clock = final.input or {}
+    seen = f", input {clock.get('rate_hz')} Hz with timestamps in {clock.get('time_unit')}" if clock else ""
+    return (f"no window was classified: {final.samples_in} samples read, {final.malformed} rejected"
+            f"{' (' + reasons + ')' if reasons else ''}, {final.gaps} gaps{seen}"
+            f"; a window needs {length} consecutive samples at {rate:g} Hz ({length / rate:.2f} s) without a gap")

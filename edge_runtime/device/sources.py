@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.device.ingest import MAX_LINE_BYTES, parse_line
+from edge_runtime.device.ingest import MAX_LINE_BYTES, LineParser
 from edge_runtime.errors import RecordRejected, SourceError, UsageError
 
 READ_BYTES = 1 << 16
@@ -38,8 +38,9 @@ class Batch:
     first_error: str = ""
 
     @classmethod
-    def empty(cls) -> Batch:
-        return cls(np.empty(0), np.empty((0, 6)))
+    def empty(cls, channels: int) -> Batch:
+        """No samples (a poll that timed out)."""
+        return cls(np.empty(0), np.empty((0, channels)))
 
 
 class Source(Protocol):
@@ -81,15 +82,16 @@ class LineAssembler:
         return [tail] if tail.strip() and not self._skipping else []
 
 
-def parse_lines(lines: list[bytes]) -> Batch:
-    """Parse text records; bad ones are counted by reason, never raised."""
+def parse_lines(lines: list[bytes], parser: LineParser) -> Batch:
+    """Parse text records; bad ones are counted by reason, never raised (only a first header that
+    lacks a channel the model needs raises :class:`InputContractError`)."""
     ts: list[float] = []
     xs: list[tuple[float, ...]] = []
     rejected: dict[str, int] = {}
     first = ""
     for ln in lines:
         try:
-            rec = parse_line(ln)
+            rec = parser.parse(ln)
         except RecordRejected as r:
             rejected[r.reason] = rejected.get(r.reason, 0) + 1
             first = first or str(r)
@@ -98,20 +100,21 @@ def parse_lines(lines: list[bytes]) -> Batch:
             ts.append(rec[0])
             xs.append(rec[1])
     if not ts:
-        return Batch(np.empty(0), np.empty((0, 6)), rejected, first)
+        return Batch(np.empty(0), np.empty((0, len(parser.channels))), rejected, first)
     return Batch(np.asarray(ts, dtype=np.float64), np.asarray(xs, dtype=np.float64), rejected, first)
 
 
 class _LineSource:
     """Shared by stream-like sources: assemble lines, parse them, report over-long ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, parser: LineParser) -> None:
         self._lines = LineAssembler()
+        self.parser = parser
 
     def _batch(self, data: bytes | None) -> Batch:
         before = self._lines.too_long
         lines = self._lines.finish() if data is None else self._lines.feed(data)
-        b = parse_lines(lines)
+        b = parse_lines(lines, self.parser)
         if self._lines.too_long > before:
             b.rejected["too_long"] = b.rejected.get("too_long", 0) + self._lines.too_long - before
             b.first_error = b.first_error or f"too_long: line over {MAX_LINE_BYTES} bytes"
@@ -121,10 +124,10 @@ class _LineSource:
 class FdSource(_LineSource):
     """Lines from a readable file descriptor (stdin, a pipe, a serial device), polled with a timeout."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, parser: LineParser) -> None:
         import selectors  # pollable sources only (stdin, pipes, UDP, serial); files are read directly
 
-        super().__init__()
+        super().__init__(parser)
         self._fd = stream.fileno()
         self._stream = stream
         self._sel = selectors.DefaultSelector()
@@ -139,7 +142,7 @@ class FdSource(_LineSource):
         if self._eof:
             return None
         if self._pollable and not self._sel.select(timeout):
-            return Batch.empty()
+            return Batch.empty(len(self.parser.channels))
         data = os.read(self._fd, READ_BYTES)
         if not data:
             self._eof = True
@@ -153,8 +156,8 @@ class FdSource(_LineSource):
 class TextFileSource(_LineSource):
     """CSV / JSON-lines file, read in chunks; ``realtime`` paces it at the samples' timestamps."""
 
-    def __init__(self, path: Path, realtime: bool = False) -> None:
-        super().__init__()
+    def __init__(self, path: Path, parser: LineParser, realtime: bool = False) -> None:
+        super().__init__(parser)
         try:
             self._fh = open(path, "rb")
         except OSError as exc:
@@ -206,8 +209,9 @@ class ArraySource:
     each new block may start after a gap. ``realtime`` paces reads at the samples' timestamps
     (tenth-of-a-second chunks). Only the current block is held in memory."""
 
-    def __init__(self, blocks: Iterable[Block], rate_hz: float, realtime: bool = False) -> None:
+    def __init__(self, blocks: Iterable[Block], rate_hz: float, realtime: bool = False, channels: int = 6) -> None:
         self._blocks: Iterator[Block] = iter(blocks)
+        self.channels = channels
         self._cur: Block | None = None
         self._i = 0
         self._chunk = max(1, int(rate_hz // 10)) if realtime else ARRAY_CHUNK
@@ -215,8 +219,9 @@ class ArraySource:
 
     def _next_block(self) -> Block | None:
         for t, x in self._blocks:
-            if x.ndim != 2 or x.shape[1] != 6 or len(t) != len(x):
-                raise SourceError(f"samples must be (n, 6) with n timestamps, got {x.shape} and {len(t)}")
+            if x.ndim != 2 or x.shape[1] != self.channels or len(t) != len(x):
+                raise SourceError(f"samples must be (n, {self.channels}) with n timestamps (the model's channels), "
+                                  f"got {x.shape} and {len(t)}")
             if len(t):
                 return t, x
         return None
@@ -288,10 +293,10 @@ def npz_blocks(path: Path, rate_hz: float, subjects: set[int] | None = None) -> 
 class UdpSource(_LineSource):
     """CSV / JSON-lines datagrams (one or more lines each). Binds loopback unless a host is given."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, parser: LineParser) -> None:
         import socket  # only UDP needs it: 0.36 MB of RSS a daemon reading files or stdin does not pay
 
-        super().__init__()
+        super().__init__(parser)
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
             family, _, _, _, addr = infos[0]
@@ -308,7 +313,7 @@ class UdpSource(_LineSource):
 
     def read(self, timeout: float) -> Batch | None:
         if not self._sel.select(timeout):
-            return Batch.empty()
+            return Batch.empty(len(self.parser.channels))
         chunks = []
         while True:
             try:
@@ -326,8 +331,8 @@ class UdpSource(_LineSource):
 class SerialSource(_LineSource):
     """Lines from a serial port (extra ``serial``: pyserial)."""
 
-    def __init__(self, device: str, baud: int) -> None:
-        super().__init__()
+    def __init__(self, device: str, baud: int, parser: LineParser) -> None:
+        super().__init__(parser)
         try:
             import serial
         except ImportError as exc:
@@ -343,7 +348,7 @@ class SerialSource(_LineSource):
 
     def read(self, timeout: float) -> Batch | None:
         if not self._sel.select(timeout):
-            return Batch.empty()
+            return Batch.empty(len(self.parser.channels))
         return self._batch(self._port.read(self._port.in_waiting or 1))
 
     def close(self) -> None:
@@ -351,10 +356,11 @@ class SerialSource(_LineSource):
         self._port.close()
 
 
-def open_source(spec: str, rate_hz: float, realtime: bool = False) -> Source:
-    """``-``, ``file:PATH[?subjects=2,4]``, ``udp://HOST:PORT`` or ``serial://DEVICE?baud=N``."""
+def open_source(spec: str, rate_hz: float, realtime: bool, parser: LineParser) -> Source:
+    """``-``, ``file:PATH[?subjects=2,4]``, ``udp://HOST:PORT`` or ``serial://DEVICE?baud=N``; text
+    records are parsed by ``parser`` (the model's channels, by column name)."""
     if spec == "-":
-        return FdSource(sys.stdin.buffer)
+        return FdSource(sys.stdin.buffer, parser)
     if spec.startswith("file:"):
         path_s, _, query = spec[len("file:"):].partition("?")
         path = Path(path_s)
@@ -368,13 +374,13 @@ def open_source(spec: str, rate_hz: float, realtime: bool = False) -> Source:
                 subjects = set(parse_subjects(subj).ids) if subj else None
             except UsageError as exc:
                 raise SourceError(f"{spec}: {exc}") from None
-            return ArraySource(npz_blocks(path, rate_hz, subjects), rate_hz, realtime)
-        return TextFileSource(path, realtime)
+            return ArraySource(npz_blocks(path, rate_hz, subjects), rate_hz, realtime, len(parser.channels))
+        return TextFileSource(path, parser, realtime)
     if spec.startswith("udp://"):
         u = urlsplit(spec)
         if u.port is None:
             raise SourceError(f"{spec}: udp:// needs a port, e.g. udp://127.0.0.1:5005")
-        return UdpSource(u.hostname or "127.0.0.1", u.port)
+        return UdpSource(u.hostname or "127.0.0.1", u.port, parser)
     if spec.startswith("serial://"):
         u = urlsplit(spec)
         device = (u.netloc + u.path) or ""
@@ -382,5 +388,5 @@ def open_source(spec: str, rate_hz: float, realtime: bool = False) -> Source:
             baud = int(parse_qs(u.query).get("baud", ["115200"])[0])
         except ValueError:
             raise SourceError(f"{spec}: baud must be an integer") from None
-        return SerialSource(device, baud)
+        return SerialSource(device, baud, parser)
     raise SourceError(f"unknown source {spec!r}: use -, file:PATH, udp://HOST:PORT or serial://DEVICE?baud=N")

@@ -117,7 +117,8 @@ def run_bench(model: str | Path, windows: int = 2000, repeat: int = 5, variant: 
         # 3) replay throughput through the daemon loop (4096-sample reads, like a file source)
         rep_rates = []
         for _ in range(repeat):
-            d = Daemon(ArraySource([(t, stream)], rate), StreamClassifier(clf, m, StreamConfig()), NullSink())
+            src = ArraySource([(t, stream)], rate, channels=len(spec.raw))
+            d = Daemon(src, StreamClassifier(clf, m, StreamConfig()), NullSink())
             started = time.perf_counter()
             d.run(threading.Event())
             rep_rates.append(len(stream) / (time.perf_counter() - started))

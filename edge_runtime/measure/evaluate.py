@@ -53,7 +53,8 @@ def replay(recording: npt.NDArray[Any], clf: Classifier, manifest: Manifest,
     t = np.arange(len(recording)) / rate
     sink = MemorySink()
     t0 = time.perf_counter()
-    Daemon(ArraySource([(t, recording)], rate), StreamClassifier(clf, manifest, cfg), sink).run(threading.Event())
+    src = ArraySource([(t, recording)], rate, channels=len(manifest.input_spec.raw))
+    Daemon(src, StreamClassifier(clf, manifest, cfg), sink).run(threading.Event())
     return sink.records, time.perf_counter() - t0
 
 
