@@ -84,9 +84,16 @@ def parse_variants(spec: str | Sequence[str]) -> tuple[Variant, ...]:
 
 
 def held_out(loaded: LoadedModel, data: str | Splits | None) -> Splits:
-    """The data the model was trained on (or ``data``), checked against the model's classes and window."""
-    data = data if data is not None else loaded.config.get("data", "hapt")
-    splits = load_splits(data, loaded.spec.window) if isinstance(data, str) else data
+    """The held-out split the model was trained with (or ``data``), checked against the model's classes
+    and window; a data-set folder's split is recreated from the options in ``config.json``."""
+    opts = loaded.config.get("data_options") or {}
+    if data is None:
+        data = loaded.config.get("data", "hapt")
+    if isinstance(data, str):
+        splits = load_splits(data, loaded.spec.window, classes=opts.get("classes"),
+                             test_subjects=opts.get("test_subjects"))
+    else:
+        splits = data
     if tuple(splits.test.class_names) != loaded.class_names:
         raise ModelError(f"model classes {loaded.class_names} differ from the data's {splits.test.class_names}")
     if splits.test.raw.shape[1] != loaded.spec.window.length:
@@ -97,11 +104,21 @@ def held_out(loaded: LoadedModel, data: str | Splits | None) -> Splits:
 
 def float_reference(loaded: LoadedModel, splits: Splits) -> Reference:
     """The float model's probabilities and report on the held-out windows."""
+    outputs = int(loaded.model.output_shape[-1])
+    if outputs != len(loaded.class_names):
+        raise ModelError(f"{loaded.path} has {outputs} outputs but its config names {len(loaded.class_names)} "
+                         f"classes {list(loaded.class_names)}; its predictions could not be labelled")
     x = model_inputs(splits.test.raw, loaded.spec)
     probs = loaded.model.predict(x, batch_size=512, verbose=0)
     rep = classification_report(splits.test.labels, probs.argmax(1), splits.test.class_names)
     log.info("Float Keras model: accuracy %.2f%% on %d held-out windows", 100 * rep["accuracy"], len(x))
     return Reference(splits, x, probs, rep)
+
+
+def majority_baseline(labels: npt.NDArray[np.int64], class_names: Sequence[str]) -> tuple[str, float]:
+    """The most frequent held-out class and its share: what always answering it scores."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    return class_names[int(counts.argmax())], float(counts.max() / max(counts.sum(), 1))
 
 
 def convert_variants(loaded: LoadedModel, ref: Reference, variants: Sequence[Variant], int8: Int8Result | None,
@@ -144,7 +161,8 @@ def build_manifest(out: Path, loaded: LoadedModel, converted: dict[Variant, Conv
         directory=out, model_id=f"{arch}-{run_id}-{converted[default].entry.sha256[:12]}", default_variant=default,
         files={v: c.entry for v, c in converted.items()}, labels=loaded.class_names, input_spec=loaded.spec,
         training={"run_id": run_id, "arch": arch, "source": str(loaded.path),
-                  "metrics": training_summary(loaded.path.parent)},
+                  "metrics": training_summary(loaded.path.parent),
+                  **({"data_version": loaded.config["data_version"]} if loaded.config.get("data_version") else {})},
         versions={k: versions[k] for k in ("harlite", "tensorflow", "ai-edge-litert")},
     )
 
@@ -169,7 +187,8 @@ def build_report(manifest: Manifest, loaded: LoadedModel, ref: Reference, conver
         float=FloatReference(ref.report["accuracy"], ref.report["macro_f1"],
                              {k: v["recall"] for k, v in ref.report["per_class"].items()}),
         variants={str(v): c.report for v, c in converted.items()},
-        gate=GateResult(not failures, gate.max_drop_pp, gate.min_agreement, failures),
+        gate=GateResult(not failures, gate.max_drop_pp, gate.min_agreement, failures,
+                        majority_class=gate.baseline_class, majority_share=gate.baseline),
         micro=micro_rep,
         versions=package_versions(("harlite", "tensorflow", "keras", "numpy", "ai-edge-litert"),
                                   missing="not installed"),
@@ -211,7 +230,8 @@ def run_convert(
     ref = float_reference(loaded, held_out(loaded, data))
     int8 = (quantize_int8(loaded.model, calibration_inputs(ref.splits, loaded.spec), calibration_samples,
                           calibration_clip, activation_ranges, seed) if Variant.INT8 in chosen else None)
-    gate = Gate(max_drop_pp=max_drop_pp)
+    majority = majority_baseline(ref.splits.test.labels, ref.splits.test.class_names)
+    gate = Gate(max_drop_pp=max_drop_pp, baseline=majority[1], baseline_class=majority[0])
     converted = convert_variants(loaded, ref, chosen, int8, gate)
     micro_rep = check_micro(converted, ref.inputs)
     manifest = build_manifest(out, loaded, converted)

@@ -16,7 +16,9 @@ def render_markdown(report: ConversionReport) -> str:
         f"# Conversion report: {report.model_id}",
         "",
         f"**Gate: {'PASSED' if gate.passed else 'FAILED'}** (max drop {gate.max_drop_pp:.2f} pp, "
-        f"min agreement {100 * gate.min_agreement:.0f}%)"
+        f"min agreement {100 * gate.min_agreement:.0f}%"
+        + (f", must beat always answering {gate.majority_class!r}: {100 * gate.majority_share:.2f}%"
+           if gate.majority_share is not None else "") + ")"
         + ("" if gate.passed else " — " + "; ".join(gate.failures)),
         "",
         f"Held-out data: {report.data.source}, {report.data.test_windows} windows of subjects "

@@ -27,10 +27,16 @@ class Gate:
 
     max_drop_pp: float = 0.5
     min_agreement: float = MIN_AGREEMENT
+    #: Share of the held-out windows in the most frequent class: a model must beat always answering it.
+    baseline: float = 0.0
+    baseline_class: str = ""
 
-    def check(self, drop_pp: float, agreement: float) -> list[str]:
+    def check(self, drop_pp: float, agreement: float, accuracy: float = 1.0) -> list[str]:
         """Reasons the variant fails (empty when it passes)."""
         why = []
+        if accuracy <= self.baseline:
+            why.append(f"accuracy {100 * accuracy:.2f}% is no better than always answering "
+                       f"{self.baseline_class!r} ({100 * self.baseline:.2f}% of the held-out windows)")
         if drop_pp > self.max_drop_pp:
             why.append(f"accuracy drop {drop_pp:.2f} pp > {self.max_drop_pp:.2f} pp")
         if agreement < self.min_agreement:
@@ -59,7 +65,7 @@ def validate_variant(
     agreement = float(np.mean(pred == float_probs.argmax(axis=1)))
     diff = np.abs(probs - float_probs)
     info = model_info(content)
-    failures = gate.check(drop_pp, agreement)
+    failures = gate.check(drop_pp, agreement, rep["accuracy"])
     return VariantReport(
         file=file, bytes=len(content), accuracy=rep["accuracy"], macro_f1=rep["macro_f1"], drop_pp=drop_pp,
         agreement=agreement, prob_diff_mean=float(diff.mean()), prob_diff_max=float(diff.max()),

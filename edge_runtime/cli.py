@@ -95,6 +95,47 @@ def run(model: Path, source: str, sink: str, realtime: bool, stats_interval: flo
                          columns=cols)
 
 
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="data-set folder to create or extend")
+@click.option("--label", required=True, help="label of the samples from the start")
+@click.option("--subject", required=True, help="who is recorded")
+@click.option("--labels", help="comma-separated labels SIGUSR1 steps through, e.g. walking,sitting,standing")
+@click.option("--control", type=click.Path(path_type=Path),
+              help="file whose new lines set the label while recording (echo sitting >> FILE)")
+@click.option("--source", default="-", show_default=True, help="-, file:PATH, udp://HOST:PORT or serial://DEV")
+@click.option("--channels", default="acc_x,acc_y,acc_z,gyro_x,gyro_y,gyro_z", show_default=True,
+              help="channel names to record, found in the input by name (acc_* in --acc-unit, gyro_* in --gyro-unit)")
+@click.option("--model", type=click.Path(path_type=Path), help="take the channels and units from this model instead")
+@click.option("--acc-unit", type=click.Choice(["g", "m/s2"]), default="m/s2", show_default=True)
+@click.option("--gyro-unit", type=click.Choice(["rad/s", "deg/s"]), default="rad/s", show_default=True)
+@click.option("--columns", help="column names of CSV input without a header")
+@click.option("--time-unit", type=click.Choice(["auto", "s", "ms", "us", "ns"]), default="auto", show_default=True)
+@click.option("--device", default="", help="device name written with the recording")
+def record(out: Path, label: str, subject: str, labels: str | None, control: Path | None, source: str,
+           channels: str, model: Path | None, acc_unit: str, gyro_unit: str, columns: str | None, time_unit: str,
+           device: str) -> None:
+    """Record a live source as labelled recordings in the data-set format (for har-train fit --data OUT)."""
+    from edge_runtime.contract import Channel
+    from edge_runtime.device.ingest import LineParser
+    from edge_runtime.device.record import LabelControl
+    from edge_runtime.device.record import record as run_record
+    from edge_runtime.device.sources import open_source
+    from edge_runtime.manifest import load_manifest
+
+    with cli_errors():
+        if model is not None:
+            chans = load_manifest(model).input_spec.raw
+        else:
+            names = [c.strip() for c in channels.split(",") if c.strip()]
+            chans = tuple(Channel(n, acc_unit if n.startswith("acc") else gyro_unit if n.startswith("gyro") else "",
+                                  n.split("_")[0] if n.split("_")[0] in ("acc", "gyro", "mag") else "") for n in names)
+        parser = LineParser([c.name for c in chans], [c.strip() for c in columns.split(",")] if columns else None)
+        ctl = LabelControl(label, [v.strip() for v in labels.split(",")] if labels else (), control)
+        stats = run_record(open_source(source, 50.0, False, parser), parser, out, chans, subject, ctl,
+                           device=device, time_unit=time_unit, stop=threading.Event())
+    click.echo(f"{out}/{stats.file}: {stats.samples} samples, labels {', '.join(stats.labels_seen)}", err=True)
+
+
 @main.command("eval")
 @click.option("--model", "model", type=click.Path(path_type=Path), required=True,
               help="model.json (manifest) or its directory")

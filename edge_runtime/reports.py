@@ -166,6 +166,9 @@ class DataSummary:
     val_subjects: list[int]
     test_subjects: list[int]
     class_names: list[str]
+    #: The data set's content hash (``sha256:...``) and the options that recreate the split.
+    version: str | None = field(default=None, metadata={"omit_none": True})
+    options: dict[str, Any] | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,9 @@ class GateResult:
     max_drop_pp: float
     min_agreement: float
     failures: list[str]
+    #: The most frequent held-out class and its share (absent in reports written before it was gated).
+    majority_class: str | None = field(default=None, metadata={"omit_none": True})
+    majority_share: float | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ pytest.importorskip("tensorflow")
 from convert import calibration, micro, pipeline
 from convert.cli import main
 from convert.pipeline import parse_variants, run_convert
+from convert.validate import Gate
 from edge_runtime.contract import model_inputs
 from edge_runtime.datasets.windows import Splits
 from edge_runtime.device.classifier import Classifier
@@ -182,3 +183,38 @@ def test_model_with_wrong_input_shape_is_refused(tiny_run: Path, tmp_path: Path)
     (bad / "config.json").write_text(json.dumps(cfg))
     res = CliRunner().invoke(main, [str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == ExitCode.MODEL_ERROR and "takes input" in res.output
+
+
+def test_outputs_must_match_the_class_list(tiny_run: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "run"
+    bad.mkdir()
+    (bad / "model.keras").write_bytes((tiny_run / "model.keras").read_bytes())
+    cfg = json.loads((tiny_run / "config.json").read_text())
+    cfg["class_names"] = cfg["class_names"][:3]  # a 6-output model that claims 3 classes
+    (bad / "config.json").write_text(json.dumps(cfg))
+    res = CliRunner().invoke(main, [str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == ExitCode.MODEL_ERROR and "6 outputs but its config names 3 classes" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_model_at_chance_never_passes(small_split: Splits, tmp_path: Path) -> None:
+    """A model trained on shuffled labels scores about the majority share: the gate must fail it,
+    however small its int8 drop."""
+    rng = np.random.default_rng(0)
+    shuffled = replace(small_split.train, labels=rng.permutation(small_split.train.labels))
+    sp = Splits(shuffled, small_split.test, "shuffled")
+    cfg = replace(config_for("compact", epochs=2, batch_size=32, repeats=1, val_subjects=()),
+                  compact=CompactConfig(stem_filters=8, filters=(12, 16, 24)))
+    run_fit(cfg, sp, tmp_path / "run", verbose=0)
+    with pytest.raises(GateFailed, match="no better than always answering"):
+        run_convert(tmp_path / "run", tmp_path / "out", variants=("float32",), data=small_split, max_drop_pp=100.0)
+    rep = json.loads((tmp_path / "out" / "report.json").read_text())
+    counts = np.bincount(small_split.test.labels)
+    assert rep["gate"]["majority_share"] == pytest.approx(counts.max() / counts.sum())
+    assert rep["variants"]["float32"]["accuracy"] <= rep["gate"]["majority_share"] + 0.05
+
+
+def test_gate_rule() -> None:
+    g = Gate(max_drop_pp=1.0, baseline=0.4, baseline_class="SITTING")
+    assert g.check(0.0, 1.0, 0.9) == []
+    assert "always answering 'SITTING' (40.00%" in g.check(0.0, 1.0, 0.4)[0]

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from edge_runtime.contract import DEFAULT_FEATURES, InputSpec, model_inputs
+from edge_runtime.contract import InputSpec, model_inputs
 from edge_runtime.datasets.windows import WindowSet
 from edge_runtime.errors import UsageError
 from train.augment import Augmentation, augment
-from train.models import CompactConfig, build
+from train.models import CompactConfig, build, rehead
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -35,8 +36,14 @@ class FitConfig:
     learning_rate: float = 1e-3
     schedule: Literal["constant", "cosine"] = "constant"
     label_smoothing: float = 0.0
-    features: str = DEFAULT_FEATURES
+    #: None: ``raw6`` on the HAPT channels, ``raw`` on any others (see :func:`edge_runtime.contract.default_features`)
+    features: str | None = None
+    #: ``balanced`` weighs each class by n / (classes * its windows); ``auto`` does so when the training
+    #: classes differ by more than CLASS_IMBALANCE in window count; ``none`` never.
+    class_weight: Literal["auto", "balanced", "none"] = "auto"
     augmentation: Augmentation = field(default_factory=Augmentation)
+    #: Fine-tune from this run directory's model.keras (its input spec is kept; the output layer is new).
+    init_from: str | None = None
     repeats: int = 10
     seed: int = 0
     val_subjects: tuple[int, ...] = ()
@@ -50,6 +57,8 @@ class FitConfig:
             raise UsageError("learning rate must be > 0")
         if not 0 <= self.label_smoothing < 1:
             raise UsageError("label smoothing must lie in [0, 1)")
+        if self.class_weight not in ("auto", "balanced", "none"):
+            raise UsageError("class weight: auto, balanced or none")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -120,6 +129,20 @@ class Trained:
     wall_s: float
 
 
+#: Largest/smallest training class size above which ``class_weight="auto"`` balances the loss.
+CLASS_IMBALANCE = 1.5
+
+
+def class_weights(labels: np.ndarray, n_classes: int, rule: str) -> dict[int, float] | None:
+    """Loss weight per class id (None: unweighted); a class without windows gets weight 0."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    present = counts[counts > 0]
+    if rule == "none" or (rule == "auto" and present.max() <= CLASS_IMBALANCE * present.min()):
+        return None
+    w = np.where(counts > 0, counts.sum() / (len(present) * np.maximum(counts, 1)), 0.0)
+    return {i: float(v) for i, v in enumerate(w)}
+
+
 def _one_hot(labels: np.ndarray, n: int) -> np.ndarray:
     return np.asarray(np.eye(n, dtype=np.float32)[labels])
 
@@ -143,7 +166,10 @@ def fit_one(
     strategy = strategy or make_strategy(cfg.distribute)
     steps = int(np.ceil(len(train) / cfg.batch_size))
     with strategy.scope():
-        model = build(cfg.arch, spec.shape, n_classes, cfg.compact)
+        if cfg.init_from:
+            model = rehead(keras.models.load_model(Path(cfg.init_from) / "model.keras"), n_classes)
+        else:
+            model = build(cfg.arch, spec.shape, n_classes, cfg.compact)
         lr: float | keras.optimizers.schedules.LearningRateSchedule = cfg.learning_rate
         if cfg.schedule == "cosine":
             lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * steps, alpha=0.01)
@@ -153,6 +179,7 @@ def fit_one(
             metrics=["accuracy"],
         )
     y = _one_hot(train.labels, n_classes)
+    weights = class_weights(train.labels, n_classes, cfg.class_weight)
     val_data = None
     if val is not None and len(val):
         val_data = (model_inputs(val.raw, spec), _one_hot(val.labels, n_classes))
@@ -161,17 +188,17 @@ def fit_one(
     if cfg.augmentation.active:
         # Fresh random transforms every epoch, computed in numpy on raw windows.
         for epoch in range(cfg.epochs):
-            x = model_inputs(augment(train.raw, cfg.augmentation, rng), spec)
+            x = model_inputs(augment(train.raw, cfg.augmentation, rng, spec.raw), spec)
             h = model.fit(
                 x, y, batch_size=cfg.batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                validation_data=val_data, callbacks=callbacks, verbose=verbose, shuffle=True,
+                validation_data=val_data, callbacks=callbacks, verbose=verbose, shuffle=True, class_weight=weights,
             )
             for k, v in h.history.items():
                 history.setdefault(k, []).extend(float(a) for a in v)
     else:
         h = model.fit(
             model_inputs(train.raw, spec), y, batch_size=cfg.batch_size, epochs=cfg.epochs,
-            validation_data=val_data, callbacks=callbacks, verbose=verbose, shuffle=True,
+            validation_data=val_data, callbacks=callbacks, verbose=verbose, shuffle=True, class_weight=weights,
         )
         history = {k: [float(a) for a in v] for k, v in h.history.items()}
     return Trained(model, history, seed, time.perf_counter() - t0)

@@ -105,3 +105,14 @@ def build(
     if arch == "tutorial":
         return build_tutorial(input_shape, n_classes)
     raise UsageError(f"unknown architecture {arch!r}; choose from {list(ARCHITECTURES)}")
+
+
+def rehead(pretrained: keras.Model, n_classes: int) -> keras.Model:
+    """``pretrained`` with a fresh softmax layer of ``n_classes`` outputs in place of its last layer
+    (fine-tuning on other classes); every other layer keeps its trained weights."""
+    import keras
+    from keras import layers
+
+    features = pretrained.layers[-2].output
+    out = layers.Dense(n_classes, activation="softmax", name="probs_finetuned")(features)
+    return keras.Model(pretrained.input, out, name=f"{pretrained.name}_ft")

@@ -15,16 +15,16 @@ import logging
 import platform
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge_runtime.contract import InputSpec, fit_input_spec
+from edge_runtime.contract import InputSpec, fit_input_spec, unit_factor
 from edge_runtime.datasets.catalog import load_splits
 from edge_runtime.datasets.windows import Splits, WindowSet
-from edge_runtime.errors import ModelError, UsageError
+from edge_runtime.errors import InputContractError, ModelError, UsageError
 from edge_runtime.fileio import atomic_directory, atomic_write_json, atomic_write_text, refuse_existing
 from edge_runtime.metrics import classification_report
 from edge_runtime.reports import ClassScores, DataSummary, FitMetrics, FitSummary, RepeatResult, Selection
@@ -99,11 +99,39 @@ def split_validation(train: WindowSet, val_subjects: tuple[int, ...]) -> tuple[W
     return train.select(~mask), train.select(mask)
 
 
+def pretrained_spec(run: str, splits: Splits) -> tuple[InputSpec, Splits]:
+    """For fine-tuning: the pretrained run's input spec, and ``splits`` in that model's units. Its channels
+    (by name), rate and window must be the data's; a mismatch is refused with what to change."""
+    loaded = load_trained(run)
+    spec = loaded.spec
+    want, have = spec.raw_names, tuple(c.name for c in splits.channels)
+    if want != have:
+        raise UsageError(f"--init-from {run}: the model reads channels {list(want)}, the data has {list(have)}")
+    if splits.window.sample_rate_hz != spec.window.sample_rate_hz or splits.window.length != spec.window.length:
+        raise UsageError(f"--init-from {run}: the model reads {spec.window.length}-sample windows at "
+                         f"{spec.window.sample_rate_hz:g} Hz, the data has {splits.window.length} at "
+                         f"{splits.window.sample_rate_hz:g} Hz (import at --rate {spec.window.sample_rate_hz:g}, "
+                         f"train with --window {spec.window.length})")
+    try:
+        scale = np.array([unit_factor(c.unit, m.unit) for c, m in zip(splits.channels, spec.raw)], np.float32)
+    except InputContractError as exc:
+        raise UsageError(f"--init-from {run}: {exc}") from None
+    conv = [WindowSet(w.raw * scale, w.labels, w.subjects, w.class_names) for w in (splits.train, splits.test)]
+    return spec, replace(splits, train=conv[0], test=conv[1], channels=spec.raw)
+
+
 def prepare_data(cfg: FitConfig, data: str | Splits) -> FitData:
-    """Load the data, hold out the validation subjects and fit normalisation on the rest."""
+    """Load the data, hold out the validation subjects and fit normalisation on the rest (or, when
+    fine-tuning, take the pretrained model's)."""
     splits = load_splits(data) if isinstance(data, str) else data
-    fit_set, val_set = split_validation(splits.train, cfg.val_subjects)
-    spec = fit_input_spec(fit_set.raw, cfg.features)
+    if cfg.init_from:
+        spec, splits = pretrained_spec(cfg.init_from, splits)
+        fit_set, val_set = split_validation(splits.train, cfg.val_subjects)
+        log.info("Fine-tuning %s (its normalisation and layers; a new %d-class output layer)", cfg.init_from,
+                 len(splits.test.class_names))
+    else:
+        fit_set, val_set = split_validation(splits.train, cfg.val_subjects)
+        spec = fit_input_spec(fit_set.raw, cfg.features, splits.window, splits.channels)
     log.info("Data %s: %d train / %d validation / %d test windows, input %s (%s)", splits.source, len(fit_set),
              len(val_set) if val_set else 0, len(splits.test), spec.shape, spec.preprocessing_id)
     return FitData(splits, fit_set, val_set, spec)
@@ -146,7 +174,8 @@ def fit_metrics(run_id: str, cfg: FitConfig, d: FitData, results: list[RepeatRes
         repeats=results,
         data=DataSummary(d.splits.source, len(d.fit), len(d.val) if d.val else 0, len(d.splits.test),
                          sorted({int(s) for s in d.fit.subjects}), list(cfg.val_subjects),
-                         sorted({int(s) for s in d.splits.test.subjects}), list(d.splits.test.class_names)),
+                         sorted({int(s) for s in d.splits.test.subjects}), list(d.splits.test.class_names),
+                         version=d.splits.version, options=d.splits.options or None),
         params=params, device=device,
         versions=package_versions(("harlite", "tensorflow", "keras", "numpy", "ai-edge-litert"),
                                   missing="not installed"),
@@ -160,6 +189,7 @@ def write_run(tmp: Path, cfg: FitConfig, d: FitData, metrics: FitMetrics, model:
     sel = metrics.repeats[metrics.selected.repeat - 1]
     model.save(tmp / "model.keras")
     config = {"run_id": metrics.run_id, "fit": cfg.to_dict(), "data": d.splits.source,
+              "data_version": d.splits.version, "data_options": d.splits.options,
               "input_spec": d.spec.to_dict(), "class_names": list(d.splits.test.class_names)}
     atomic_write_json(tmp / "metrics.json", metrics.to_dict())
     atomic_write_json(tmp / "config.json", config)

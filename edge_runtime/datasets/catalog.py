@@ -7,11 +7,12 @@ after ``pip install .`` alike; when it is nowhere, the error says exactly where 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_runtime.contract import WindowSpec
-from edge_runtime.errors import DatasetError
+from edge_runtime.errors import DatasetError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from edge_runtime.datasets.windows import Splits
@@ -48,11 +49,23 @@ def find_data_file(name: str) -> Path:
     )
 
 
-def load_splits(spec: str, window: WindowSpec | None = None) -> Splits:
-    """Parse a ``--data`` value: ``hapt``, ``hapt:PATH`` or ``uci-har:DIR_OR_ZIP``."""
+def load_splits(spec: str, window: WindowSpec | None = None, *, window_text: str | None = None,
+                hop_text: str | None = None, classes: str | None = None,
+                test_subjects: Sequence[int] | None = None) -> Splits:
+    """Parse a ``--data`` value: a data-set folder (``dataset.json`` inside), ``hapt``, ``hapt:PATH`` or
+    ``uci-har:DIR_OR_ZIP``. ``window``/``hop``/``classes``/``test_subjects`` apply to folders; the built-in
+    sets have their fixed protocol (``window`` fixes the window for all)."""
+    from edge_runtime.datasets.folder import folder_splits, is_dataset
     from edge_runtime.datasets.hapt import hapt_splits
     from edge_runtime.datasets.uci_har import load_uci_har
 
+    if is_dataset(spec):
+        if window is not None:
+            window_text, hop_text = str(window.length), str(window.hop)
+        return folder_splits(spec, window_text, hop_text, classes, test_subjects)
+    if classes or test_subjects or window_text or hop_text:
+        raise UsageError("--classes, --test-subjects, --window and --hop apply to data-set folders; "
+                         f"{spec!r} has a fixed protocol")
     window = window or WindowSpec()
     kind, _, arg = spec.partition(":")
     if kind == "hapt":
@@ -61,4 +74,5 @@ def load_splits(spec: str, window: WindowSpec | None = None) -> Splits:
         if not arg:
             raise DatasetError("--data uci-har needs a path: uci-har:DIR_OR_ZIP")
         return load_uci_har(arg, window)
-    raise DatasetError(f"unknown data source {spec!r}; use hapt, hapt:PATH or uci-har:DIR")
+    raise DatasetError(f"unknown data source {spec!r}; use a data-set folder (with dataset.json), hapt, "
+                       "hapt:PATH or uci-har:DIR")

@@ -154,5 +154,7 @@ def hapt_splits(path: str | Path | None = None, window: WindowSpec = WindowSpec(
     data = load_hapt(path)
     ws = segment_windows(data, window)
     test = np.isin(ws.subjects, np.asarray(data.test_subjects))
-    return Splits(ws.select(~test), ws.select(test), f"hapt:{path or default_hapt_path()}")
+    file = Path(path) if path else default_hapt_path()
+    version = "sha256:" + (HAPT_SHA256 if path is None else sha256_file(file))
+    return Splits(ws.select(~test), ws.select(test), f"hapt:{file}", window=window, version=version)
 

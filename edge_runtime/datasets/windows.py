@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from edge_runtime.contract import HAPT_CHANNELS, Channel, WindowSpec
 from edge_runtime.errors import DatasetError
 
 #: Class names of the UCI HAR protocol (HAPT activities 1-6), index = class id.
@@ -51,10 +53,15 @@ class WindowSet:
 
 @dataclass(frozen=True)
 class Splits:
-    """A train/test split of one dataset, by subject."""
+    """A train/test split of one data set, by subject, with what a model trained on it must record:
+    its raw channels, window, content version and the options that recreate the split."""
 
     train: WindowSet
     test: WindowSet
     source: str
+    channels: tuple[Channel, ...] = HAPT_CHANNELS
+    window: WindowSpec = field(default_factory=WindowSpec)
+    version: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
