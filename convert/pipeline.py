@@ -91,7 +91,7 @@ def held_out(loaded: LoadedModel, data: str | Splits | None) -> Splits:
         data = loaded.config.get("data", "hapt")
     if isinstance(data, str):
         splits = load_splits(data, loaded.spec.window, classes=opts.get("classes"),
-                             test_subjects=opts.get("test_subjects"))
+                             test_subjects=opts.get("test_subjects"), train_subjects=opts.get("train_subjects"))
     else:
         splits = data
     if tuple(splits.test.class_names) != loaded.class_names:
@@ -104,15 +104,19 @@ def held_out(loaded: LoadedModel, data: str | Splits | None) -> Splits:
 
 def float_reference(loaded: LoadedModel, splits: Splits) -> Reference:
     """The float model's probabilities and report on the held-out windows."""
-    outputs = int(loaded.model.output_shape[-1])
-    if outputs != len(loaded.class_names):
-        raise ModelError(f"{loaded.path} has {outputs} outputs but its config names {len(loaded.class_names)} "
-                         f"classes {list(loaded.class_names)}; its predictions could not be labelled")
     x = model_inputs(splits.test.raw, loaded.spec)
     probs = loaded.model.predict(x, batch_size=512, verbose=0)
     rep = classification_report(splits.test.labels, probs.argmax(1), splits.test.class_names)
     log.info("Float Keras model: accuracy %.2f%% on %d held-out windows", 100 * rep["accuracy"], len(x))
     return Reference(splits, x, probs, rep)
+
+
+def check_outputs(loaded: LoadedModel) -> None:
+    """A model must have one output per class of its config, or its predictions cannot be labelled."""
+    outputs = int(loaded.model.output_shape[-1])
+    if outputs != len(loaded.class_names):
+        raise ModelError(f"{loaded.path} has {outputs} outputs but its config names {len(loaded.class_names)} "
+                         f"classes {list(loaded.class_names)}; its predictions could not be labelled")
 
 
 def majority_baseline(labels: npt.NDArray[np.int64], class_names: Sequence[str]) -> tuple[str, float]:
@@ -162,7 +166,8 @@ def build_manifest(out: Path, loaded: LoadedModel, converted: dict[Variant, Conv
         files={v: c.entry for v, c in converted.items()}, labels=loaded.class_names, input_spec=loaded.spec,
         training={"run_id": run_id, "arch": arch, "source": str(loaded.path),
                   "metrics": training_summary(loaded.path.parent),
-                  **({"data_version": loaded.config["data_version"]} if loaded.config.get("data_version") else {})},
+                  **({"data_version": loaded.config["data_version"]} if loaded.config.get("data_version") else {}),
+                  **({"data_options": loaded.config["data_options"]} if loaded.config.get("data_options") else {})},
         versions={k: versions[k] for k in ("harlite", "tensorflow", "ai-edge-litert")},
     )
 
@@ -227,6 +232,7 @@ def run_convert(
     out, chosen = Path(out), parse_variants([str(v) for v in variants])
     refuse_existing(out, force)
     loaded = load_trained(source)
+    check_outputs(loaded)
     ref = float_reference(loaded, held_out(loaded, data))
     int8 = (quantize_int8(loaded.model, calibration_inputs(ref.splits, loaded.spec), calibration_samples,
                           calibration_clip, activation_ranges, seed) if Variant.INT8 in chosen else None)

@@ -139,7 +139,8 @@ def record(out: Path, label: str, subject: str, labels: str | None, control: Pat
 @main.command("eval")
 @click.option("--model", "model", type=click.Path(path_type=Path), required=True,
               help="model.json (manifest) or its directory")
-@click.option("--data", default="hapt", show_default=True, help="hapt or hapt:PATH (continuous recordings)")
+@click.option("--data", default="hapt", show_default=True,
+              help="hapt, hapt:PATH or a data-set folder (its held-out subjects and classes from the manifest)")
 @click.option("--subjects", type=SubjectsParam("test", "train", "all"), default="test", show_default=True,
               help="test, train, all or ids like 2,4")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="write the full report here")

@@ -23,6 +23,7 @@ from edge_runtime.device.classifier import Classifier
 from edge_runtime.errors import (
     ExitCode,
     GateFailed,
+    UsageError,
 )
 from edge_runtime.manifest import load_manifest
 from edge_runtime.reports import ConversionReport
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def tiny_run(small_split: Splits, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = replace(config_for("compact", epochs=8, batch_size=16, repeats=1, val_subjects=()),
+    cfg = replace(config_for("compact", epochs=8, batch_size=16, repeats=1, val_subjects=(), class_weight="none"),
                   compact=CompactConfig(stem_filters=8, filters=(12, 16, 24)),
                   augmentation=Augmentation(20.0, 0.05, 0.01))
     out = tmp_path_factory.mktemp("runs") / "tiny"
@@ -218,3 +219,27 @@ def test_gate_rule() -> None:
     g = Gate(max_drop_pp=1.0, baseline=0.4, baseline_class="SITTING")
     assert g.check(0.0, 1.0, 0.9) == []
     assert "always answering 'SITTING' (40.00%" in g.check(0.0, 1.0, 0.4)[0]
+
+
+def test_fine_tuning_keeps_the_input_spec_and_replaces_the_head(tiny_run: Path, small_split: Splits,
+                                                                tmp_path: Path) -> None:
+    import numpy as np
+
+    from edge_runtime.datasets.windows import WindowSet
+    from train.run import load_trained
+
+    three = [WindowSet(w.raw, np.minimum(w.labels, 2), w.subjects, ("walk", "stairs", "still"))
+             for w in (small_split.train, small_split.test)]
+    sp = Splits(three[0], three[1], "three", window=small_split.window)
+    cfg = replace(config_for("compact", epochs=1, repeats=1, val_subjects=()), init_from=str(tiny_run))
+    run_fit(cfg, sp, tmp_path / "ft", verbose=0)
+    before, after = load_trained(tiny_run), load_trained(tmp_path / "ft")
+    assert after.spec == before.spec and after.model.output_shape[-1] == 3 and after.class_names == three[0].class_names
+    short = Splits(WindowSet(three[0].raw[:, :64], *astuple3(three[0])), WindowSet(three[1].raw[:, :64],
+                   *astuple3(three[1])), "short", window=replace(small_split.window, length=64, hop=32))
+    with pytest.raises(UsageError, match="128-sample windows at 50 Hz, the data has 64"):
+        run_fit(cfg, short, tmp_path / "ft2", verbose=0)
+
+
+def astuple3(w: object) -> tuple[object, object, object]:
+    return w.labels, w.subjects, w.class_names  # type: ignore[attr-defined]

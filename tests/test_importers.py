@@ -223,3 +223,9 @@ def test_accelerometer_only_20hz_end_to_end(tmp_path: Path) -> None:
     acts = [r for r in recs if r["type"] == "activity"]
     assert len(acts) >= 10 and recs[-1]["input"]["time_unit"] == "ns" and not recs[-1]["input"]["resampled"]
     assert {r["label"] for r in acts} <= {"walking", "jogging", "sitting"}
+    ev = subprocess.run(py + ["edge_runtime.cli", "eval", "--model", str(tmp_path / "model"), "--data", str(data),
+                              "--json", str(tmp_path / "eval.json")], capture_output=True, text=True)
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    rep = json.loads((tmp_path / "eval.json").read_text())
+    assert rep["subjects"] == [1606] and rep["recordings"] == 3 and 0 <= rep["streaming_accuracy"] <= 1
+    assert rep["windows_validated"] > 0 and set(rep["per_class"]) == {"walking", "jogging", "sitting"}

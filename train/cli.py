@@ -27,6 +27,7 @@ def main() -> None:
                                 "walking,jogging,stairs=upstairs+downstairs (default: all)")
 @click.option("--test-subjects", type=SubjectsParam(), help="data-set folders: held-out subjects, e.g. 1634,1636 "
                                                             "(default: every fifth subject)")
+@click.option("--train-subjects", type=SubjectsParam(), help="data-set folders: train on these subjects only")
 @click.option("--window", help="data-set folders: window in samples (128) or seconds (2.56s; default 2.56 s)")
 @click.option("--hop", help="data-set folders: hop in samples or seconds (default: half the window)")
 @click.option("--class-weight", type=click.Choice(["auto", "balanced", "none"]), default="auto", show_default=True,
@@ -54,7 +55,8 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory to create")
 @click.option("--force", is_flag=True, help="overwrite an existing run directory")
 @click.option("--quiet", is_flag=True, help="no Keras progress bar")
-def fit(arch: str, data: str, classes: str | None, test_subjects: SubjectSelection | None, window: str | None,
+def fit(arch: str, data: str, classes: str | None, test_subjects: SubjectSelection | None,
+        train_subjects: SubjectSelection | None, window: str | None,
         hop: str | None, class_weight: str, rotation: float | None, rotation_axis: str | None, flip: bool,
         init_from: Path | None,
         learning_rate: float | None, epochs: int | None, batch_size: int | None,
@@ -72,7 +74,8 @@ def fit(arch: str, data: str, classes: str | None, test_subjects: SubjectSelecti
             spec = load_trained(init_from).spec
             window, hop = str(spec.window.length), hop or str(spec.window.hop)
         splits = load_splits(data, window_text=window, hop_text=hop, classes=classes,
-                             test_subjects=test_subjects.ids if test_subjects else None)
+                             test_subjects=test_subjects.ids if test_subjects else None,
+                             train_subjects=train_subjects.ids if train_subjects else None)
         subjects = sorted({int(s) for s in splits.train.subjects})
         vs = val_subjects.resolve(subjects, {"auto": default_val_subjects(splits.train.subjects), "none": ()}) \
             if val_subjects.keyword else val_subjects.ids

@@ -51,7 +51,7 @@ def find_data_file(name: str) -> Path:
 
 def load_splits(spec: str, window: WindowSpec | None = None, *, window_text: str | None = None,
                 hop_text: str | None = None, classes: str | None = None,
-                test_subjects: Sequence[int] | None = None) -> Splits:
+                test_subjects: Sequence[int] | None = None, train_subjects: Sequence[int] | None = None) -> Splits:
     """Parse a ``--data`` value: a data-set folder (``dataset.json`` inside), ``hapt``, ``hapt:PATH`` or
     ``uci-har:DIR_OR_ZIP``. ``window``/``hop``/``classes``/``test_subjects`` apply to folders; the built-in
     sets have their fixed protocol (``window`` fixes the window for all)."""
@@ -62,8 +62,8 @@ def load_splits(spec: str, window: WindowSpec | None = None, *, window_text: str
     if is_dataset(spec):
         if window is not None:
             window_text, hop_text = str(window.length), str(window.hop)
-        return folder_splits(spec, window_text, hop_text, classes, test_subjects)
-    if classes or test_subjects or window_text or hop_text:
+        return folder_splits(spec, window_text, hop_text, classes, test_subjects, train_subjects)
+    if classes or test_subjects or train_subjects or window_text or hop_text:
         raise UsageError("--classes, --test-subjects, --window and --hop apply to data-set folders; "
                          f"{spec!r} has a fixed protocol")
     window = window or WindowSpec()

@@ -343,8 +343,9 @@ def default_test_subjects(subjects: Sequence[int]) -> tuple[int, ...]:
 
 
 def folder_splits(path: str | Path, window: str | None = None, hop: str | None = None, classes: str | None = None,
-                  test_subjects: Sequence[int] | None = None) -> Splits:
-    """A data-set folder as subject-wise train/test windows (test: ``test_subjects`` or a fifth)."""
+                  test_subjects: Sequence[int] | None = None, train_subjects: Sequence[int] | None = None) -> Splits:
+    """A data-set folder as subject-wise train/test windows (test: ``test_subjects`` or a fifth; train:
+    ``train_subjects`` or all the others)."""
     ds = load_folder(path)
     length = parse_window(window, ds.rate_hz)
     spec = WindowSpec(ds.rate_hz, length, parse_window(hop, ds.rate_hz) if hop else max(1, length // 2))
@@ -356,11 +357,19 @@ def folder_splits(path: str | Path, window: str | None = None, hop: str | None =
     if missing:
         raise DatasetError(f"test subjects {missing} have no windows in {ds.root} (subjects: {every})")
     mask = np.isin(ws.subjects, np.asarray(test))
-    if mask.all():
+    train = ~mask
+    if train_subjects:
+        bad = sorted((set(train_subjects) - set(every)) | (set(train_subjects) & set(test)))
+        if bad:
+            raise DatasetError(f"training subjects {bad} are test subjects or have no windows")
+        train &= np.isin(ws.subjects, np.asarray(train_subjects))
+    if not train.any():
         raise DatasetError("every subject is a test subject: nothing is left to train on")
-    return Splits(ws.select(~mask), ws.select(mask), f"{ds.root}", channels=ds.channels, window=spec,
-                  version=ds.version, options={"window": length, "hop": spec.hop, "classes": classes,
-                                               "test_subjects": sorted(test)})
+    options = {"window": length, "hop": spec.hop, "classes": classes, "test_subjects": sorted(test)}
+    if train_subjects:
+        options["train_subjects"] = sorted(train_subjects)
+    return Splits(ws.select(train), ws.select(mask), f"{ds.root}", channels=ds.channels, window=spec,
+                  version=ds.version, options=options)
 
 
 # --- writing: importers and har-edge record produce this format --------------------------------

@@ -144,19 +144,53 @@ def streaming_scores(acc: StreamScores, labels: tuple[str, ...],
     }
 
 
+def folder_as_recordings(path: str, manifest: Manifest) -> HaptData:
+    """A data-set folder's recordings in the model's units, with labelled segments of the model's classes
+    (the split and class mapping it was trained with, from the manifest); other time is unlabelled."""
+    from edge_runtime.contract import unit_factor
+    from edge_runtime.datasets.folder import class_mapping, load_folder, subject_ids
+
+    ds = load_folder(path)
+    spec = manifest.input_spec
+    if ds.rate_hz != spec.window.sample_rate_hz or [c.name for c in ds.channels] != list(spec.raw_names):
+        raise DatasetError(f"{path}: {ds.rate_hz:g} Hz, channels {[c.name for c in ds.channels]}; the model reads "
+                           f"{spec.window.sample_rate_hz:g} Hz, {list(spec.raw_names)}")
+    scale = np.array([unit_factor(c.unit, m.unit) for c, m in zip(ds.channels, spec.raw)], np.float32)
+    opts = manifest.training.get("data_options") or {}
+    names, mapping = class_mapping(opts.get("classes"), ds.classes)
+    if tuple(names) != tuple(manifest.labels):
+        raise DatasetError(f"the model's classes {list(manifest.labels)} are not the data's {list(names)}")
+    ids = subject_ids([r.subject for r in ds.recordings])
+    recs = []
+    for i, r in enumerate(ds.recordings):
+        lab = np.array([mapping.get(int(v), -1) + 1 for v in r.labels])  # 0: unlabelled
+        edges = np.flatnonzero(np.diff(lab)) + 1
+        segs = [(int(lab[a]), int(a), int(b)) for a, b in zip(np.r_[0, edges], np.r_[edges, len(lab)]) if lab[a] > 0]
+        recs.append(Recording(i + 1, ids[r.subject], r.stream * scale,
+                              np.asarray(segs, dtype=np.int64).reshape(-1, 3)))
+    test = tuple(opts.get("test_subjects") or ())
+    return HaptData(tuple(recs), tuple(names), test)
+
+
 def streaming_eval(model: str | Path | Manifest, data: str = "hapt", subjects: SubjectSelection | str = "test",
                    cfg: StreamConfig | None = None, timeline: Path | None = None) -> StreamEvalReport:
-    """Evaluate a converted model on continuous held-out recordings."""
+    """Evaluate a converted model on continuous held-out recordings (HAPT or a data-set folder)."""
+    from edge_runtime.datasets.folder import is_dataset
+
     cfg = cfg or StreamConfig()
     manifest = model if isinstance(model, Manifest) else load_manifest(model)
     kind, _, path = data.partition(":")
-    if kind != "hapt":
-        raise DatasetError("streaming evaluation needs continuous recordings: use --data hapt or hapt:PATH")
-    hapt = load_hapt(path or None)
+    if is_dataset(data):
+        hapt = folder_as_recordings(data, manifest)
+    elif kind == "hapt":
+        hapt = load_hapt(path or None)
+    else:
+        raise DatasetError("streaming evaluation needs continuous recordings: a data-set folder, hapt or hapt:PATH")
     sel = subjects if isinstance(subjects, SubjectSelection) else parse_subjects(subjects, SUBJECT_KEYWORDS)
     chosen, recs = select_recordings(hapt, sel)
     spec, labels, win = manifest.input_spec, manifest.labels, manifest.input_spec.window
-    ws = segment_windows(HaptData(tuple(recs), hapt.activity_names, hapt.test_subjects), win)
+    ws = segment_windows(HaptData(tuple(recs), hapt.activity_names, hapt.test_subjects), win,
+                         tuple(range(1, len(labels) + 1)))
     if tuple(ws.class_names) != tuple(labels):
         raise DatasetError(f"model labels {labels} differ from the data's {ws.class_names}")
     acc = StreamScores()
