@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +23,7 @@ import numpy.typing as npt
 from edge_runtime.errors import InputContractError
 
 
-@dataclass(frozen=True)
-class Channel:
+class Channel(NamedTuple):
     """One raw input channel: its name, unit and 3-axis sensor group (``acc``, ``gyro``, ``mag``; ``""``
     for a channel that belongs to none). A group's three channels rotate together in augmentation and
     under an axis map; they are ordered x, y, z by the last letter of their names."""

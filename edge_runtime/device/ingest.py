@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -169,8 +169,7 @@ class LineParser:
         return t, tuple(_number(obj[k]) for k in names[1:])
 
 
-@dataclass(frozen=True)
-class Units:
+class Units(NamedTuple):
     """Units of the incoming accelerometer and gyroscope values; None = the model's own units."""
 
     acc: str | None = None

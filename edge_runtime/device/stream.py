@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -78,8 +78,7 @@ class StreamConfig:
             raise UsageError("on rate mismatch: resample or refuse")
 
 
-@dataclass(frozen=True)
-class Clock:
+class Clock(NamedTuple):
     """What the first samples said about the input: timestamp unit, rate, whether it is resampled."""
 
     time_unit: str
