@@ -115,7 +115,7 @@ def record(out: Path, label: str, subject: str, labels: str | None, control: Pat
            channels: str, model: Path | None, acc_unit: str, gyro_unit: str, columns: str | None, time_unit: str,
            device: str) -> None:
     """Record a live source as labelled recordings in the data-set format (for har-train fit --data OUT)."""
-    from edge_runtime.contract import Channel
+    from edge_runtime.contract import channels_from_dict
     from edge_runtime.device.ingest import LineParser
     from edge_runtime.device.record import LabelControl
     from edge_runtime.device.record import record as run_record
@@ -127,8 +127,8 @@ def record(out: Path, label: str, subject: str, labels: str | None, control: Pat
             chans = load_manifest(model).input_spec.raw
         else:
             names = [c.strip() for c in channels.split(",") if c.strip()]
-            chans = tuple(Channel(n, acc_unit if n.startswith("acc") else gyro_unit if n.startswith("gyro") else "",
-                                  n.split("_")[0] if n.split("_")[0] in ("acc", "gyro", "mag") else "") for n in names)
+            units = [acc_unit if n.startswith("acc") else gyro_unit if n.startswith("gyro") else "" for n in names]
+            chans = channels_from_dict({"raw_channels": names, "raw_units": units})  # groups from the names
         parser = LineParser([c.name for c in chans], [c.strip() for c in columns.split(",")] if columns else None)
         ctl = LabelControl(label, [v.strip() for v in labels.split(",")] if labels else (), control)
         stats = run_record(open_source(source, 50.0, False, parser), parser, out, chans, subject, ctl,

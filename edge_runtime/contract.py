@@ -54,6 +54,8 @@ CONTRACT_VERSION = 1
 #: Below this standard deviation (in the channel's unit) a training channel carries no signal.
 MIN_STD = 1e-6
 
+#: Seconds per timestamp unit, for data sets, device input and importers alike.
+TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 #: Units a device may convert between: name -> (quantity, factor to the quantity's SI unit).
 _UNITS: dict[str, tuple[str, float]] = {
     "g": ("acceleration", 9.80665), "m/s2": ("acceleration", 1.0),

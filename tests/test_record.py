@@ -72,3 +72,10 @@ def test_nothing_recorded_is_exit_8(tmp_path: Path) -> None:
                          input="t,ax,ay,az,gx,gy,gz\n", capture_output=True, text=True, timeout=30)
     assert res.returncode == ExitCode.NOTHING_CLASSIFIED and "nothing recorded" in res.stderr
     assert not (tmp_path / "d" / "dataset.json").exists()
+
+
+def test_a_header_without_a_needed_channel_leaves_nothing_behind(tmp_path: Path) -> None:
+    res = subprocess.run(HAR_EDGE + ["record", "--out", str(tmp_path / "d"), "--label", "x", "--subject", "1"],
+                         input="t,ax,ay,az\n0,1,0,0\n", capture_output=True, text=True, timeout=30)
+    assert res.returncode == ExitCode.DATA_ERROR and "has no column for gyro_x" in res.stderr
+    assert not list((tmp_path / "d" / "recordings").glob("*.csv")) and not (tmp_path / "d" / "dataset.json").exists()

@@ -8,7 +8,6 @@ near 9.81 declared as ``g`` (or 1 declared as ``m/s2``) means the unit is wrong.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge_runtime.contract import unit_factor
-from edge_runtime.datasets.folder import UNLABELLED, load_folder, parse_description
-
-
-def _timing(root: Path, rel: str, tcol: str, scale: float) -> dict[str, float]:
-    with open(root / rel, encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader)]
-        i = header.index(tcol)
-        t = np.array([float(row[i]) for row in reader if row], dtype=np.float64) * scale
-    d = np.diff(t)
-    med = float(np.median(d)) if len(d) else 0.0
-    return {"rate_hz": 1.0 / med if med > 0 else 0.0, "jitter_pct": float(100 * np.std(d) / med) if med > 0 else 0.0,
-            "pauses": int((d > 5 * med).sum()) if med > 0 else 0, "seconds": float(t[-1] - t[0]) if len(t) else 0.0}
+from edge_runtime.datasets.folder import UNLABELLED, load_folder
 
 
 def units_check(acc_norm_median: float, unit: str) -> str:
@@ -45,20 +32,16 @@ def units_check(acc_norm_median: float, unit: str) -> str:
 def inspect_dataset(path: str | Path, plot: Path | None = None) -> dict[str, Any]:
     """The summary as a JSON-ready dict; draws ``plot`` (the first recording) when given."""
     ds = load_folder(path)
-    d = parse_description(ds.root)
-    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[d.get("time_unit", "s")]
     per_class: defaultdict[str, float] = defaultdict(float)
     per_subject: defaultdict[str, float] = defaultdict(float)
     unlabelled = 0.0
-    timings = []
     for rec in ds.recordings:
         counts = np.bincount(rec.labels[rec.labels != UNLABELLED], minlength=len(ds.classes))
         for i, n in enumerate(counts):
             per_class[ds.classes[i]] += n / ds.rate_hz / 60
         per_subject[rec.subject] += len(rec.labels) / ds.rate_hz / 60
         unlabelled += float((rec.labels == UNLABELLED).sum()) / ds.rate_hz / 60
-        timings.append(_timing(ds.root, rec.file, str(d.get("time_column", "t")), scale))
-    rates = np.array([t["rate_hz"] for t in timings])
+    rates = np.array([r.measured_rate_hz for r in ds.recordings])
     acc = [i for i, c in enumerate(ds.channels) if c.group == "acc"]
     check = "no accelerometer group"
     if len(acc) == 3:
@@ -71,8 +54,8 @@ def inspect_dataset(path: str | Path, plot: Path | None = None) -> dict[str, Any
         "minutes_per_subject": {k: round(v, 2) for k, v in sorted(per_subject.items())},
         "unlabelled_minutes": round(unlabelled, 2),
         "measured_rate_hz": {"min": float(rates.min()), "median": float(np.median(rates)), "max": float(rates.max())},
-        "jitter_pct_median": float(np.median([t["jitter_pct"] for t in timings])),
-        "pauses": int(sum(t["pauses"] for t in timings)), "units": check,
+        "jitter_pct_median": float(np.median([r.jitter_pct for r in ds.recordings])),
+        "pauses": int(sum(r.pauses for r in ds.recordings)), "units": check,
     }
     if plot is not None:
         summary["plot"] = _plot(ds.recordings[0].stream, ds, plot)

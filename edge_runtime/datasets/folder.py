@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.contract import Channel, WindowSpec, canonical_unit, sliding_windows
+from edge_runtime.contract import TIME_UNITS, Channel, WindowSpec, canonical_unit, sliding_windows
 from edge_runtime.datasets.windows import Splits, WindowSet
 from edge_runtime.errors import DatasetError, UsageError
 from edge_runtime.integrity import sha256
@@ -46,7 +46,6 @@ from edge_runtime.integrity import sha256
 FORMAT = "harlite-dataset"
 SCHEMA = 1
 DESCRIPTION = "dataset.json"
-TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 #: Recordings whose median rate differs from the data set's by more than this are resampled on load.
 RATE_TOLERANCE = 0.03
 UNLABELLED = -1
@@ -61,6 +60,10 @@ class FolderRecording:
     device: str
     stream: npt.NDArray[np.float32]
     labels: npt.NDArray[np.int64]
+    #: The file's own timing before it was put on the grid: median rate, jitter, pauses over 5 periods.
+    measured_rate_hz: float = 0.0
+    jitter_pct: float = 0.0
+    pauses: int = 0
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,10 @@ def load_folder(path: str | Path) -> FolderDataset:
                 labels[(rel_t >= seg[0]) & (rel_t < seg[1])] = cls_id[str(seg[2])]
         else:
             raise DatasetError(f"{w}: give \"label\", \"label_column\" or \"segments\"")
-        recs.append(FolderRecording(rel, subject, device, xs.astype(np.float32), labels))
+        steps = np.diff(t)
+        med = float(np.median(steps))
+        recs.append(FolderRecording(rel, subject, device, xs.astype(np.float32), labels, 1.0 / med,
+                                    float(100 * np.std(steps) / med), int((steps > 5 * med).sum())))
     version = content_hash(root, [r.file for r in recs])
     return FolderDataset(root, str(d.get("name", root.name)), rate, channels, classes, tuple(recs), version, d)
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.contract import Channel, axis_groups, unit_factor
+from edge_runtime.contract import TIME_UNITS, Channel, axis_groups, unit_factor
 from edge_runtime.errors import InputContractError, RecordRejected, UsageError
 
 STANDARD_GRAVITY = 9.80665
@@ -31,7 +31,6 @@ MAX_ABS_GYRO_RAD_S = 70.0
 #: A JSON number beyond this is an overflow or a corrupted record, not a reading or a timestamp.
 MAX_ABS_NUMBER = 1e300
 TIME_NAMES = ("t", "time", "timestamp", "ts")
-TIME_UNITS: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 #: Legacy positional layout (and its header) of the six HAPT channels.
 HEADER = "t,ax,ay,az,gx,gy,gz"
 

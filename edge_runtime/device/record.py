@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge_runtime.contract import Channel
+from edge_runtime.device.daemon import stop_on_signals
 from edge_runtime.device.ingest import LineParser, guess_time_unit, time_unit_factor
 from edge_runtime.device.sources import Source
 from edge_runtime.errors import DatasetError, NothingClassified, UsageError
@@ -85,17 +86,16 @@ class LabelControl:
 
 
 @contextmanager
-def _signals(stop: threading.Event, control: LabelControl) -> Iterator[None]:
+def _label_signal(control: LabelControl) -> Iterator[None]:
+    """SIGUSR1 steps the label (main thread only; SIGINT/SIGTERM are the daemon's ``stop_on_signals``)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    old[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, lambda *_: control.request_step())
+    old = signal.signal(signal.SIGUSR1, lambda *_: control.request_step())
     try:
         yield
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        signal.signal(signal.SIGUSR1, old)
 
 
 def record(source: Source, parser: LineParser, out: Path, channels: Sequence[Channel], subject: str,
@@ -114,7 +114,11 @@ def record(source: Source, parser: LineParser, out: Path, channels: Sequence[Cha
     scale: float | None = None if time_unit == "auto" else time_unit_factor(time_unit)
     pending: list[tuple[npt.NDArray[np.float64], npt.NDArray[Any], str]] = []
     t_prev = -np.inf
-    with open(path, "w", encoding="utf-8", newline="\n") as fh, _signals(stop, control):
+    try:
+        fh = open(path, "w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise DatasetError(f"cannot write {path}: {exc}") from None
+    with closing(source), fh, stop_on_signals(stop), _label_signal(control), _no_empty_file(path, stats):
         fh.write(",".join(["t", *(c.name for c in channels), "label"]) + "\n")
 
         def write(t: npt.NDArray[np.float64], x: npt.NDArray[Any], label: str) -> None:
@@ -158,7 +162,6 @@ def record(source: Source, parser: LineParser, out: Path, channels: Sequence[Cha
             scale = time_unit_factor(guess_time_unit(np.concatenate([p[0] for p in pending]), 50.0))
             for p in pending:
                 write(*p)
-    source.close()
     if stats.samples == 0:
         path.unlink(missing_ok=True)
         raise NothingClassified(f"nothing recorded: no usable sample arrived ({dict(stats.rejected) or 'no input'})")
@@ -166,6 +169,17 @@ def record(source: Source, parser: LineParser, out: Path, channels: Sequence[Cha
     log.info("recorded %d samples to %s (labels %s; rejected %s)", stats.samples, path, stats.labels_seen,
              dict(stats.rejected))
     return stats
+
+
+@contextmanager
+def _no_empty_file(path: Path, stats: RecordStats) -> Iterator[None]:
+    """A session that fails before its first sample leaves no header-only file behind."""
+    try:
+        yield
+    except BaseException:
+        if stats.samples == 0:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _add_to_description(out: Path, rel: str, subject: str, device: str, channels: Sequence[Channel],

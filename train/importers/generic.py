@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edge_runtime.contract import Channel, canonical_unit, unit_factor
+from edge_runtime.contract import TIME_UNITS, Channel, canonical_unit, unit_factor
 from edge_runtime.datasets.folder import description, write_description, write_recording
-from edge_runtime.device.ingest import TIME_UNITS, aliases, guess_time_unit
+from edge_runtime.device.ingest import aliases, guess_time_unit
 from edge_runtime.errors import DatasetError, UsageError
 from edge_runtime.fileio import atomic_directory
 from train.importers.align import Stream, align
@@ -376,9 +376,12 @@ def _import(src: Path, out: Path, opts: Options, labels_table: Path | None, labe
     if not recs:
         raise DatasetError(f"{src}: no CSV/TSV recordings")
     loaded = []
+    used: set[str] = set()
     for rec in recs:
         rel = rec.relative_to(src).as_posix() if rec != src else rec.name
-        rows = table.get(rel) or table.get(rel.rsplit(".", 1)[0]) or []
+        key = rel if rel in table else rel.rsplit(".", 1)[0]
+        rows = table.get(key, [])
+        used.add(key)
         if table and not rows:
             log.warning("%s: not in the labels table, skipped", rel)
             continue
@@ -394,6 +397,10 @@ def _import(src: Path, out: Path, opts: Options, labels_table: Path | None, labe
             raise UsageError(f"{rel}: no subject: give --subject, --subject-pattern or a labels table")
         streams, units, gravity = sensor_streams(rec, opts)
         loaded.append((rel, subj, rows, lab, streams, units, gravity))
+    unmatched = sorted(set(table) - used)
+    if unmatched:  # a typo in the table would otherwise drop a labelled recording without a word
+        log.warning("labels table rows name %d recording(s) not found under %s: %s", len(unmatched), src,
+                    ", ".join(unmatched[:5]))
     rates = [1.0 / float(np.median(np.diff(s.t))) for *_, streams, _, _ in loaded for s in streams.values()]
     rate = opts.rate or float(round(np.median(rates)))
     channels, recordings, classes = _write(out, force, loaded, opts, rate)
